@@ -1,0 +1,3 @@
+module github.com/lockstep/quorum
+
+go 1.26

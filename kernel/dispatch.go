@@ -1,0 +1,70 @@
+package kernel
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/lockstep/quorum/generic"
+)
+
+// implementation is one way to run Calculate.
+type implementation struct {
+	name      string
+	calculate func(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error
+}
+
+// implementations lists what this build and CPU can run, fastest first; the
+// per-architecture files prepend their assembly kernels in init.
+var implementations = []implementation{{name: "generic", calculate: generic.Calculate}}
+
+// active is the implementation Calculate runs, chosen once at start-up.
+var active implementation
+
+// EnvKernel names the environment variable read once at start-up to force an
+// implementation: "generic" rules the assembly out; the name of an available
+// kernel selects it. A name this machine cannot run selects generic, which is
+// always correct.
+const EnvKernel = "QUORUM_KERNEL"
+
+func init() {
+	active = implementations[0]
+	if name := os.Getenv(EnvKernel); name != "" {
+		active = lookup(name)
+		if active.name != name {
+			active = lookup("generic")
+		}
+	}
+}
+
+func lookup(name string) implementation {
+	for _, impl := range implementations {
+		if impl.name == name {
+			return impl
+		}
+	}
+	return implementation{}
+}
+
+// Implementation names the implementation Calculate runs: "avx2", "neon" or
+// "generic".
+func Implementation() string { return active.name }
+
+// Implementations names every implementation this build and CPU can run,
+// fastest first; each can be called through CalculateWith.
+func Implementations() []string {
+	names := make([]string, len(implementations))
+	for i, impl := range implementations {
+		names[i] = impl.name
+	}
+	return names
+}
+
+// CalculateWith is Calculate run by the named implementation, for tests,
+// benchmarks and comparisons. It refuses a name not in Implementations.
+func CalculateWith(name string, sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
+	impl := lookup(name)
+	if impl.calculate == nil {
+		return fmt.Errorf("quorum: implementation %q is not available here (have %v)", name, Implementations())
+	}
+	return impl.calculate(sources, vectorOffset, objectSize, results, target)
+}
