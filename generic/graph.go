@@ -3,6 +3,7 @@ package generic
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"sync"
 )
 
@@ -12,23 +13,34 @@ import (
 // Unlike the original C addon it does not recurse (a chain may be 255 deep),
 // finds nodes by hashing instead of a linear search of the node list, and
 // reuses its scratch space so a call allocates nothing.
+//
+// Only IDs that some replica holds as ID0 become nodes: an ID seen only as
+// a dependency has count 0 and total 0, so it can neither win nor add to a
+// chain, and a lookup that misses stands for it.
 
 const (
-	maxNodes  = 2 * SourcesMax // every replica brings at most two new IDs
-	tableBits = 10             // 1024 slots: load factor at most 1/2
+	tableBits = 12 // 4096 slots for at most 255 nodes: a probe rarely meets another ID
 	tableMask = 1<<tableBits - 1
 	noNode    = -1
 )
 
-// node is one distinct ID of an object.
-type node struct {
-	lo, hi uint64 // the ID, as two little-endian words
-	slot   int32  // where the ID sits in the hash table, to clear it after
-	dep    int32  // node index of the dependency (ID1), or noNode
-	count  int32  // replicas whose ID0 is this ID
-	total  int32  // count plus the dependency's total, once computed
-	first  uint8  // lowest replica index whose ID0 is this ID
-	state  uint8  // for the chain walk: unvisited, onPath or done
+// graph is the scratch space of the slow path. The zero value is ready to
+// use; a graph must not be used by two goroutines at once. Node arrays have
+// 256 entries so that a uint8 node index needs no bounds check.
+type graph struct {
+	vectors [SourcesMax][4]uint64 // the object's vectors, gathered first
+	table   [1 << tableBits]uint8 // node index + 1, 0 for an empty slot: small, so it stays in L1
+
+	// Nodes, one per distinct ID0, as parallel arrays.
+	n     int
+	id    [256][4]uint64 // the node's vector: ID0 then its ID1
+	slot  [256]uint16    // where the node sits in the table, to clear it
+	count [256]int32     // replicas whose ID0 is this node
+	first [256]uint8     // lowest such replica
+	dep   [256]int16     // the node of ID1, or noNode
+	total [256]int32     // count plus the dependency's total
+	state [256]uint8     // chain walk: unvisited, onPath or done
+	path  [256]uint8     // the chain walk's stack
 }
 
 const (
@@ -37,15 +49,6 @@ const (
 	done
 )
 
-// graph is the scratch space of the slow path. The zero value is ready to
-// use; a graph must not be used by two goroutines at once.
-type graph struct {
-	table [1 << tableBits]int32 // node index + 1, 0 for an empty slot
-	nodes [maxNodes]node
-	path  [maxNodes]int32
-	n     int
-}
-
 var graphs = sync.Pool{New: func() any { return new(graph) }}
 
 // getGraph and putGraph share slow-path scratch between calls, so a batch
@@ -53,107 +56,119 @@ var graphs = sync.Pool{New: func() any { return new(graph) }}
 func getGraph() *graph  { return graphs.Get().(*graph) }
 func putGraph(g *graph) { graphs.Put(g) }
 
-// quorum computes the quorum of the object whose vector starts at byte off of
-// every source. The caller guarantees off+VectorSize <= len(source) for every
-// source and 1 <= len(sources) <= SourcesMax (Validate does).
+// quorum computes the quorum of the object whose vector starts at byte off
+// of every source. The caller guarantees off+VectorSize <= len(source) for
+// every source and 1 <= len(sources) <= SourcesMax (Validate does).
 func (g *graph) quorum(sources [][]byte, off int) (Result, error) {
 	defer g.reset()
 	return g.build(sources, off)
 }
 
+// hash places an ID in the table. IDs are random, but a hostile or broken
+// caller may share prefixes: mixing both words still spreads such IDs.
+func hash(lo, hi uint64) uint16 {
+	return uint16(((lo ^ bits.RotateLeft64(hi, 32)) * 0x9e3779b97f4a7c15) >> (64 - tableBits))
+}
+
 // build is quorum leaving the graph built, for Roles to read.
 func (g *graph) build(sources [][]byte, off int) (Result, error) {
-	conflict, selfLoop := false, false
-	prev := int32(noNode) // node of the previous replica's ID0, to skip repeats
-	var plo0, phi0, plo1, phi1 uint64
+	// Gather first: the loads are independent, so the CPU overlaps their
+	// cache misses (every replica is a different buffer).
+	vectors := g.vectors[:len(sources)]
 	for r, s := range sources {
 		v := s[off : off+VectorSize : off+VectorSize]
-		lo0 := binary.LittleEndian.Uint64(v[0:])
-		hi0 := binary.LittleEndian.Uint64(v[8:])
-		lo1 := binary.LittleEndian.Uint64(v[16:])
-		hi1 := binary.LittleEndian.Uint64(v[24:])
-		if prev != noNode && lo0 == plo0 && hi0 == phi0 && lo1 == plo1 && hi1 == phi1 {
-			g.nodes[prev].count++ // same vector as the replica before: same nodes
+		vectors[r] = [4]uint64{
+			binary.LittleEndian.Uint64(v[0:]), binary.LittleEndian.Uint64(v[8:]),
+			binary.LittleEndian.Uint64(v[16:]), binary.LittleEndian.Uint64(v[24:]),
+		}
+	}
+	// One node per distinct ID0, counting its replicas.
+	selfLoop := false
+	var node uint8 // the current replica's node
+	for r := range vectors {
+		v := &vectors[r]
+		if r > 0 && *v == vectors[r-1] {
+			g.count[node]++ // same vector as the replica before: same node
 			continue
 		}
-		i0 := g.find(lo0, hi0)
-		i1 := g.find(lo1, hi1)
-		x := &g.nodes[i0]
-		if x.count == 0 { // first replica at this state: it is first(X)
-			x.first = uint8(r)
-			x.dep = i1
-		} else if x.dep != i1 {
-			conflict = true
-			break // a conflict outranks everything else in the object
+		h := hash(v[0], v[1])
+		for {
+			e := g.table[h]
+			if e == 0 {
+				node = uint8(g.n)
+				g.n++
+				g.table[h] = node + 1
+				g.slot[node], g.id[node], g.first[node], g.count[node] = h, *v, uint8(r), 1
+				break
+			}
+			if node = e - 1; g.id[node][0] == v[0] && g.id[node][1] == v[1] {
+				if g.id[node][2] != v[2] || g.id[node][3] != v[3] {
+					return Result{}, ErrConflict // outranks everything else in the object
+				}
+				g.count[node]++
+				break
+			}
+			h = (h + 1) & tableMask
 		}
-		x.count++
-		selfLoop = selfLoop || i0 == i1
-		prev, plo0, phi0, plo1, phi1 = i0, lo0, hi0, lo1, hi1
-	}
-	if conflict {
-		return Result{}, ErrConflict
+		selfLoop = selfLoop || (v[0] == v[2] && v[1] == v[3])
 	}
 	if selfLoop {
 		return Result{}, ErrCyclic
 	}
-	if !g.totals() {
+	// Link each node to the node of its ID1, if some replica holds it.
+	linked := false
+	for i := range g.n {
+		g.dep[i], g.state[i] = g.find(g.id[i][2], g.id[i][3]), unvisited
+		linked = linked || g.dep[i] != noNode
+	}
+	if !linked {
+		// No node depends on another (every replica a stranger to the
+		// rest): each total is its count, no chain to walk.
+		copy(g.total[:g.n], g.count[:g.n])
+	} else if !g.totals() {
 		return Result{}, ErrCyclic
 	}
 	return g.longest(), nil
 }
 
-// find returns the node index of an ID, adding a node if it is new.
-func (g *graph) find(lo, hi uint64) int32 {
-	// IDs are random, but a hostile or broken caller may share prefixes:
-	// mix both words so such IDs still spread over the table.
-	h := (lo*0x9e3779b97f4a7c15 ^ hi) * 0xbf58476d1ce4e5b9
-	slot := int32(h >> (64 - tableBits))
-	for {
-		i := g.table[slot] - 1
-		if i < 0 {
-			break
+// find returns the node whose ID0 is the given ID, or noNode.
+func (g *graph) find(lo, hi uint64) int16 {
+	for h := hash(lo, hi); g.table[h] != 0; h = (h + 1) & tableMask {
+		if i := g.table[h] - 1; g.id[i][0] == lo && g.id[i][1] == hi {
+			return int16(i)
 		}
-		if g.nodes[i].lo == lo && g.nodes[i].hi == hi {
-			return i
-		}
-		slot = (slot + 1) & tableMask
 	}
-	i := int32(g.n)
-	g.n++
-	g.table[slot] = i + 1
-	g.nodes[i] = node{lo: lo, hi: hi, slot: slot, dep: noNode}
-	return i
+	return noNode
 }
 
 // totals sets total(X) = count(X) + total(dep(X)) for every node, walking each
 // chain once with an explicit stack. It reports false if a chain loops.
 func (g *graph) totals() bool {
-	nodes := g.nodes[:g.n]
-	for i := range nodes {
-		if nodes[i].state != unvisited {
+	for i := range g.n {
+		if g.state[i] != unvisited {
 			continue
 		}
 		depth := 0
-		j := int32(i)
-		for j != noNode && nodes[j].state == unvisited {
-			nodes[j].state = onPath
-			g.path[depth] = j
+		j := int16(i)
+		for j != noNode && g.state[j] == unvisited {
+			g.state[j] = onPath
+			g.path[depth] = uint8(j)
 			depth++
-			j = nodes[j].dep
+			j = g.dep[j]
 		}
 		base := int32(0)
 		if j != noNode {
-			if nodes[j].state == onPath {
+			if g.state[j] == onPath {
 				return false // the walk came back to itself
 			}
-			base = nodes[j].total
+			base = g.total[j]
 		}
 		for depth > 0 {
 			depth--
-			x := &nodes[g.path[depth]]
-			base += x.count
-			x.total = base
-			x.state = done
+			k := g.path[depth]
+			base += g.count[k]
+			g.total[k] = base
+			g.state[k] = done
 		}
 	}
 	return true
@@ -161,27 +176,25 @@ func (g *graph) totals() bool {
 
 // longest picks the node with the largest total; a tie is split-brain.
 func (g *graph) longest() Result {
-	best, ties := int32(0), 0
-	var leader *node
-	for i := range g.nodes[:g.n] {
-		x := &g.nodes[i]
+	best, ties, leader := int32(0), 0, 0
+	for i, t := range g.total[:g.n] {
 		switch {
-		case x.total > best:
-			best, ties, leader = x.total, 1, x
-		case x.total == best:
+		case t > best:
+			best, ties, leader = t, 1, i
+		case t == best:
 			ties++
 		}
 	}
 	if ties > 1 {
 		return Result{Forked: true}
 	}
-	return Result{Leader: leader.first, Length: uint8(best), Repair: uint8(best - leader.count)}
+	return Result{Leader: g.first[leader], Length: uint8(best), Repair: uint8(best - g.count[leader])}
 }
 
 // reset empties the table by clearing only the slots this object used.
 func (g *graph) reset() {
-	for i := range g.nodes[:g.n] {
-		g.table[g.nodes[i].slot] = 0
+	for _, h := range g.slot[:g.n] {
+		g.table[h] = 0
 	}
 	g.n = 0
 }
@@ -242,17 +255,15 @@ func Roles(vectors [][]byte, roles []Role) (Result, error) {
 	// Mark the chain from the leader's node down through its dependencies.
 	// Totals are known, so the walk is acyclic and ends.
 	leader := g.nodeOf(vectors[r.Leader])
-	for i := range g.nodes[:g.n] {
-		g.nodes[i].state = unvisited
-	}
-	for j := leader; j != noNode; j = g.nodes[j].dep {
-		g.nodes[j].state = onPath
+	clear(g.state[:g.n])
+	for j := leader; j != noNode; j = g.dep[j] {
+		g.state[j] = onPath
 	}
 	for i, v := range vectors {
 		switch j := g.nodeOf(v); {
 		case j == leader:
 			roles[i] = Current
-		case g.nodes[j].state == onPath:
+		case g.state[j] == onPath:
 			roles[i] = Lagging
 		default:
 			roles[i] = Outside
@@ -262,6 +273,6 @@ func Roles(vectors [][]byte, roles []Role) (Result, error) {
 }
 
 // nodeOf returns the node of a vector's ID0, which must be in the graph.
-func (g *graph) nodeOf(v []byte) int32 {
+func (g *graph) nodeOf(v []byte) int16 {
 	return g.find(binary.LittleEndian.Uint64(v[0:]), binary.LittleEndian.Uint64(v[8:]))
 }

@@ -13,12 +13,8 @@ type implementation struct {
 	calculate func(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error
 }
 
-// implementations lists what this build and CPU can run, fastest first; the
-// per-architecture files prepend their assembly kernels in init.
-var implementations = []implementation{{name: "generic", calculate: generic.Calculate}}
-
-// active is the implementation Calculate runs, chosen once at start-up.
-var active implementation
+// implementations lists what this build and CPU can run, fastest first.
+var implementations = append(asmImplementations(), implementation{name: "generic", calculate: generic.Calculate})
 
 // EnvKernel names the environment variable read once at start-up to force an
 // implementation: "generic" rules the assembly out; the name of an available
@@ -26,14 +22,17 @@ var active implementation
 // always correct.
 const EnvKernel = "QUORUM_KERNEL"
 
-func init() {
-	active = implementations[0]
-	if name := os.Getenv(EnvKernel); name != "" {
-		active = lookup(name)
-		if active.name != name {
-			active = lookup("generic")
-		}
+// active is the implementation Calculate runs, chosen once at start-up.
+var active = choose(os.Getenv(EnvKernel))
+
+func choose(name string) implementation {
+	if name == "" {
+		return implementations[0]
 	}
+	if impl := lookup(name); impl.calculate != nil {
+		return impl
+	}
+	return lookup("generic")
 }
 
 func lookup(name string) implementation {

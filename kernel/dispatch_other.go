@@ -1,0 +1,7 @@
+//go:build !((amd64 || arm64) && gc && !purego)
+
+package kernel
+
+// asmImplementations: this build has no assembly (purego, or an
+// architecture without a kernel).
+func asmImplementations() []implementation { return nil }

@@ -1,0 +1,106 @@
+package kernel_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/lockstep/quorum/internal/suite"
+	"github.com/lockstep/quorum/internal/workload"
+	"github.com/lockstep/quorum/kernel"
+)
+
+// with adapts one named implementation to the suite's signature.
+func with(name string) suite.Calculate {
+	return func(sources [][]byte, vectorOffset, objectSize int, results []kernel.Result, target []byte) error {
+		return kernel.CalculateWith(name, sources, vectorOffset, objectSize, results, target)
+	}
+}
+
+// Every implementation this machine can run passes the same suite.
+func TestImplementations(t *testing.T) {
+	for _, name := range kernel.Implementations() {
+		t.Run(name, func(t *testing.T) { suite.Run(t, with(name)) })
+	}
+	t.Run("Calculate", func(t *testing.T) { suite.Run(t, kernel.Calculate) })
+}
+
+// QUORUM_TEST_REQUIRE names the implementation CI expects on its machine,
+// so a dispatch bug cannot fall back to generic and still pass.
+func TestRequiredImplementation(t *testing.T) {
+	want := os.Getenv("QUORUM_TEST_REQUIRE")
+	t.Logf("implementation %q, available %v", kernel.Implementation(), kernel.Implementations())
+	if want != "" && kernel.Implementation() != want {
+		t.Fatalf("implementation is %q, QUORUM_TEST_REQUIRE wants %q (available: %v)", kernel.Implementation(), want, kernel.Implementations())
+	}
+}
+
+func TestCalculateWithUnknown(t *testing.T) {
+	err := kernel.CalculateWith("sse9", [][]byte{make([]byte, 32)}, 0, 32, make([]kernel.Result, 1), nil)
+	if err == nil {
+		t.Fatal("unknown implementation accepted")
+	}
+}
+
+func TestAllocs(t *testing.T) {
+	if suite.RaceEnabled {
+		t.Skip("sync.Pool drops items under -race; make test runs this test without -race")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	workloads := map[string][][]byte{
+		"fast": workload.Fast(rng, 128, 100, 32),
+		"slow": workload.Slow(rng, 128, 100, 32),
+	}
+	results := make([]kernel.Result, 100)
+	target := make([]byte, 3200)
+	for _, name := range kernel.Implementations() {
+		for wl, sources := range workloads {
+			allocs := testing.AllocsPerRun(20, func() {
+				if err := kernel.CalculateWith(name, sources, 0, 32, results, target); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%s on the %s workload: %v allocations per call, want 0", name, wl, allocs)
+			}
+		}
+	}
+}
+
+// Each implementation against the reference model on arbitrary inputs.
+func FuzzImplementations(f *testing.F) {
+	suite.AddFuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, n, objects, objectSize, offset uint8, picks []byte) {
+		for _, name := range kernel.Implementations() {
+			suite.Fuzz(t, with(name), n, objects, objectSize, offset, picks)
+		}
+	})
+}
+
+// The original benchmark's workloads, at the original's sizes.
+func BenchmarkCalculate(b *testing.B) {
+	const objects, objectSize = 1000, 32
+	rng := rand.New(rand.NewPCG(1, 2))
+	results := make([]kernel.Result, objects)
+	target := make([]byte, objects*objectSize)
+	for _, name := range kernel.Implementations() {
+		for _, wl := range []struct {
+			name  string
+			build func(*rand.Rand, int, int, int) [][]byte
+		}{{"FAST", workload.Fast}, {"FASTcopies", workload.FastCopies}, {"SLOW", workload.Slow}} {
+			for _, n := range []int{1, 2, 4, 8, 16, 32, 64, 128, 255} {
+				sources := wl.build(rng, n, objects, objectSize)
+				b.Run(fmt.Sprintf("%s/%s/replicas=%d", name, wl.name, n), func(b *testing.B) {
+					b.SetBytes(int64(n * objects * objectSize))
+					for b.Loop() {
+						if err := kernel.CalculateWith(name, sources, 0, objectSize, results, target); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*objects), "ns/object")
+				})
+			}
+		}
+	}
+}
