@@ -99,46 +99,44 @@ func copyObject(sources [][]byte, objectSize, o int, r Result, target []byte) {
 // on the other (an interrupted transaction). It reports false for anything
 // else, including every cycle and conflict, which the slow path decides.
 func fast(sources [][]byte, off int) (Result, bool) {
-	a := sources[0][off : off+VectorSize : off+VectorSize]
-	a0 := binary.LittleEndian.Uint64(a[0:])
-	a1 := binary.LittleEndian.Uint64(a[8:])
-	a2 := binary.LittleEndian.Uint64(a[16:])
-	a3 := binary.LittleEndian.Uint64(a[24:])
-	var b0, b1, b2, b3 uint64
-	na, nb, ib := 1, 0, 0
-	for r := 1; r < len(sources); r++ {
-		v := sources[r][off : off+VectorSize : off+VectorSize]
-		v0 := binary.LittleEndian.Uint64(v[0:])
-		v1 := binary.LittleEndian.Uint64(v[8:])
-		v2 := binary.LittleEndian.Uint64(v[16:])
-		v3 := binary.LittleEndian.Uint64(v[24:])
-		if (v0^a0)|(v1^a1)|(v2^a2)|(v3^a3) == 0 {
-			na++
-			continue
+	a := load(sources[0], off)
+	// Phase 1: skip the replicas that agree with replica 0 (few live
+	// values, so nothing spills in the common all-agree case).
+	r := 1
+	for ; r < len(sources); r++ {
+		if load(sources[r], off) != a {
+			break
 		}
-		if nb == 0 {
-			b0, b1, b2, b3, ib = v0, v1, v2, v3, r
-		} else if (v0^b0)|(v1^b1)|(v2^b2)|(v3^b3) != 0 {
-			return Result{}, false // a third vector
-		}
-		nb++
 	}
-	if a0 == a2 && a1 == a3 {
+	if a[0] == a[2] && a[1] == a[3] {
 		return Result{}, false // a depends on itself
 	}
-	if nb == 0 {
-		return Result{Length: uint8(na)}, true
+	if r == len(sources) {
+		return Result{Length: uint8(r)}, true
+	}
+	// Phase 2: b is the first other vector; every later replica must be a or b.
+	ib, b := r, load(sources[r], off)
+	na, nb := r, 1
+	for r++; r < len(sources); r++ {
+		v := load(sources[r], off)
+		if (v[0]^a[0])|(v[1]^a[1])|(v[2]^a[2])|(v[3]^a[3]) == 0 {
+			na++
+		} else if (v[0]^b[0])|(v[1]^b[1])|(v[2]^b[2])|(v[3]^b[3]) == 0 {
+			nb++
+		} else {
+			return Result{}, false // a third vector
+		}
 	}
 	switch {
-	case b0 == b2 && b1 == b3, // b depends on itself
-		a0 == b0 && a1 == b1: // one ID0, two ID1s: a conflict
+	case b[0] == b[2] && b[1] == b[3], // b depends on itself
+		a[0] == b[0] && a[1] == b[1]: // one ID0, two ID1s: a conflict
 		return Result{}, false
-	case b2 == a0 && b3 == a1: // b was built on a
-		if a2 == b0 && a3 == b1 {
+	case b[2] == a[0] && b[3] == a[1]: // b was built on a
+		if a[2] == b[0] && a[3] == b[1] {
 			return Result{}, false // and a on b: a cycle
 		}
 		return Result{Leader: uint8(ib), Length: uint8(na + nb), Repair: uint8(na)}, true
-	case a2 == b0 && a3 == b1: // a was built on b
+	case a[2] == b[0] && a[3] == b[1]: // a was built on b
 		return Result{Leader: 0, Length: uint8(na + nb), Repair: uint8(nb)}, true
 	case na > nb:
 		return Result{Leader: 0, Length: uint8(na)}, true
@@ -146,4 +144,13 @@ func fast(sources [][]byte, off int) (Result, bool) {
 		return Result{Leader: uint8(ib), Length: uint8(nb)}, true
 	}
 	return Result{Forked: true}, true
+}
+
+// load reads the vector at byte off of a source as four little-endian words.
+func load(source []byte, off int) [4]uint64 {
+	v := source[off : off+VectorSize : off+VectorSize]
+	return [4]uint64{
+		binary.LittleEndian.Uint64(v[0:]), binary.LittleEndian.Uint64(v[8:]),
+		binary.LittleEndian.Uint64(v[16:]), binary.LittleEndian.Uint64(v[24:]),
+	}
 }

@@ -76,11 +76,7 @@ func (g *graph) build(sources [][]byte, off int) (Result, error) {
 	// cache misses (every replica is a different buffer).
 	vectors := g.vectors[:len(sources)]
 	for r, s := range sources {
-		v := s[off : off+VectorSize : off+VectorSize]
-		vectors[r] = [4]uint64{
-			binary.LittleEndian.Uint64(v[0:]), binary.LittleEndian.Uint64(v[8:]),
-			binary.LittleEndian.Uint64(v[16:]), binary.LittleEndian.Uint64(v[24:]),
-		}
+		vectors[r] = load(s, off)
 	}
 	// One node per distinct ID0, counting its replicas.
 	selfLoop := false

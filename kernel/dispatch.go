@@ -7,14 +7,15 @@ import (
 	"github.com/lockstep/quorum/generic"
 )
 
-// implementation is one way to run Calculate.
+// implementation is one way to run Calculate: calculate decides objects
+// [from, to) of arguments that generic.Validate accepted.
 type implementation struct {
 	name      string
-	calculate func(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error
+	calculate func(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error
 }
 
 // implementations lists what this build and CPU can run, fastest first.
-var implementations = append(asmImplementations(), implementation{name: "generic", calculate: generic.Calculate})
+var implementations = append(asmImplementations(), implementation{name: "generic", calculate: generic.CalculateRange})
 
 // EnvKernel names the environment variable read once at start-up to force an
 // implementation: "generic" rules the assembly out; the name of an available
@@ -65,5 +66,14 @@ func CalculateWith(name string, sources [][]byte, vectorOffset, objectSize int, 
 	if impl.calculate == nil {
 		return fmt.Errorf("quorum: implementation %q is not available here (have %v)", name, Implementations())
 	}
-	return impl.calculate(sources, vectorOffset, objectSize, results, target)
+	return impl.run(sources, vectorOffset, objectSize, results, target)
+}
+
+// run validates the arguments and decides every object.
+func (impl implementation) run(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
+	objects, err := generic.Validate(sources, vectorOffset, objectSize, results, target)
+	if err != nil {
+		return err
+	}
+	return impl.calculate(sources, vectorOffset, objectSize, 0, objects, results, target)
 }

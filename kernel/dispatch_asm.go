@@ -9,5 +9,5 @@ func asmImplementations() []implementation {
 	if !asm.Available() {
 		return nil
 	}
-	return []implementation{{name: asm.Name, calculate: asm.Calculate}}
+	return []implementation{{name: asm.Name, calculate: asm.CalculateRange}}
 }

@@ -58,7 +58,7 @@ var (
 // are never written. Calculate is safe for concurrent use and allocates
 // nothing when it succeeds.
 func Calculate(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
-	return active.calculate(sources, vectorOffset, objectSize, results, target)
+	return active.run(sources, vectorOffset, objectSize, results, target)
 }
 
 // Update advances a vector to the state id: the new vector is id followed by

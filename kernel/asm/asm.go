@@ -14,14 +14,14 @@ import (
 	"github.com/lockstep/quorum/generic"
 )
 
-// Calculate is generic.Calculate with the fast path in assembly. The
-// assembly walks the batch itself, so Go's call overhead is paid once per
-// batch plus once per object that leaves the fast path; such an object is
+// CalculateRange is generic.CalculateRange with the fast path in assembly:
+// it decides objects [from, to) of arguments generic.Validate accepted. The
+// assembly walks the range itself, so Go's call overhead is paid once per
+// range plus once per object that leaves the fast path; such an object is
 // decided by generic's slow path and the assembly resumes after it.
-func Calculate(sources [][]byte, vectorOffset, objectSize int, results []generic.Result, target []byte) error {
-	objects, err := generic.Validate(sources, vectorOffset, objectSize, results, target)
-	if err != nil || objects == 0 {
-		return err
+func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, results []generic.Result, target []byte) error {
+	if from >= to {
+		return nil
 	}
 	// The assembly indexes the sources through an array of data pointers:
 	// a [][]byte has a 24-byte stride that x86 addressing cannot scale.
@@ -35,9 +35,9 @@ func Calculate(sources [][]byte, vectorOffset, objectSize int, results []generic
 		t = unsafe.SliceData(target)
 	}
 	res := (*uint32)(unsafe.Pointer(unsafe.SliceData(results)))
-	for o := 0; o < objects; o++ {
-		o = fast(&ptrs[0], len(sources), vectorOffset, objectSize, o, objects, res, t)
-		if o == objects {
+	for o := from; o < to; o++ {
+		o = fast(&ptrs[0], len(sources), vectorOffset, objectSize, o, to, res, t)
+		if o == to {
 			break
 		}
 		if err := generic.CalculateRange(sources, vectorOffset, objectSize, o, o+1, results, target); err != nil {
