@@ -31,28 +31,19 @@ func CalculateSlow(sources [][]byte, vectorOffset, objectSize int, results []Res
 	return calculate(sources, vectorOffset, objectSize, objects, results, target, true)
 }
 
-// CalculateRange is Calculate on objects [from, to) of validated arguments:
-// the building block of kernels that run a fast path of their own and of
-// parallel batches. Object indices in errors count from the start of the
-// sources, not from 'from'.
+// CalculateRange is Calculate on objects [from, to) of arguments Validate
+// accepted: the building block of parallel batches. Object indices in
+// errors count from the start of the sources, not from 'from'.
 func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
-	var g *graph
-	defer func() {
-		if g != nil {
-			putGraph(g)
-		}
-	}()
+	var slow Solver
+	defer slow.Release()
 	for o := from; o < to; o++ {
-		off := o*objectSize + vectorOffset
-		r, ok := fast(sources, off)
+		r, ok := fast(sources, o*objectSize+vectorOffset)
 		if !ok {
-			if g == nil {
-				g = getGraph()
+			if err := slow.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
+				return err
 			}
-			var err error
-			if r, err = g.quorum(sources, off); err != nil {
-				return &ObjectError{Index: o, Err: err}
-			}
+			continue
 		}
 		results[o] = r
 		if target != nil {
@@ -62,20 +53,48 @@ func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, re
 	return nil
 }
 
+// Solver decides single objects on the slow path, the topological sort
+// that defines the answer, for fast paths that hand it the objects they
+// cannot decide. It takes scratch space from a pool on first use and keeps
+// it until Release. The zero value is ready; a Solver is not safe for
+// concurrent use.
+type Solver struct{ g *graph }
+
+// Solve decides object o of arguments Validate accepted: results[o] and, if
+// target is not nil, target's object o. A bad object returns an
+// *ObjectError and writes nothing.
+func (s *Solver) Solve(sources [][]byte, vectorOffset, objectSize, o int, results []Result, target []byte) error {
+	if s.g == nil {
+		s.g = getGraph()
+	}
+	r, err := s.g.quorum(sources, o*objectSize+vectorOffset)
+	if err != nil {
+		return &ObjectError{Index: o, Err: err}
+	}
+	results[o] = r
+	if target != nil {
+		copyObject(sources, objectSize, o, r, target)
+	}
+	return nil
+}
+
+// Release returns the scratch space to the pool.
+func (s *Solver) Release() {
+	if s.g != nil {
+		putGraph(s.g)
+		s.g = nil
+	}
+}
+
 func calculate(sources [][]byte, vectorOffset, objectSize, objects int, results []Result, target []byte, slow bool) error {
 	if !slow {
 		return CalculateRange(sources, vectorOffset, objectSize, 0, objects, results, target)
 	}
-	g := getGraph()
-	defer putGraph(g)
+	var s Solver
+	defer s.Release()
 	for o := range objects {
-		r, err := g.quorum(sources, o*objectSize+vectorOffset)
-		if err != nil {
-			return &ObjectError{Index: o, Err: err}
-		}
-		results[o] = r
-		if target != nil {
-			copyObject(sources, objectSize, o, r, target)
+		if err := s.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
+			return err
 		}
 	}
 	return nil

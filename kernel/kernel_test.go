@@ -104,3 +104,27 @@ func BenchmarkCalculate(b *testing.B) {
 		}
 	}
 }
+
+// One large batch, 64 MiB per replica, on one goroutine and spread over
+// workers: the speed-up of CalculateParallel.
+func BenchmarkCalculateParallel(b *testing.B) {
+	const replicaSize = 64 << 20
+	rng := rand.New(rand.NewPCG(1, 3))
+	for _, objectSize := range []int{32, 4096} {
+		objects := replicaSize / objectSize
+		sources := workload.FastCopies(rng, 3, objects, objectSize)
+		results := make([]kernel.Result, objects)
+		target := make([]byte, replicaSize)
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("objectSize=%d/workers=%d", objectSize, workers), func(b *testing.B) {
+				b.SetBytes(3 * replicaSize)
+				for b.Loop() {
+					if err := kernel.CalculateParallel(sources, 0, objectSize, results, target, workers); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*objects), "ns/object")
+			})
+		}
+	}
+}

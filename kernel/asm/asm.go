@@ -35,12 +35,14 @@ func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, re
 		t = unsafe.SliceData(target)
 	}
 	res := (*uint32)(unsafe.Pointer(unsafe.SliceData(results)))
+	var slow generic.Solver
+	defer slow.Release()
 	for o := from; o < to; o++ {
 		o = fast(&ptrs[0], len(sources), vectorOffset, objectSize, o, to, res, t)
 		if o == to {
 			break
 		}
-		if err := generic.CalculateRange(sources, vectorOffset, objectSize, o, o+1, results, target); err != nil {
+		if err := slow.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
 			return err
 		}
 	}

@@ -241,9 +241,24 @@ write:
 	SUBQ  $0x20, R13
 	XORQ  R8, R8
 	TESTL $0x0000ff00, R11
-	JE    zero
+	JE    zero128
 	MOVQ  (AX)(DI*8), DI
 	ADDQ  DI, R12
+
+copy128:
+	LEAQ    96(R8), DI
+	CMPQ    DI, R13
+	JAE     copy32
+	VMOVDQU (R12)(R8*1), Y4
+	VMOVDQU 32(R12)(R8*1), Y5
+	VMOVDQU 64(R12)(R8*1), Y6
+	VMOVDQU 96(R12)(R8*1), Y7
+	VMOVDQU Y4, (SI)(R8*1)
+	VMOVDQU Y5, 32(SI)(R8*1)
+	VMOVDQU Y6, 64(SI)(R8*1)
+	VMOVDQU Y7, 96(SI)(R8*1)
+	ADDQ    $0x80, R8
+	JMP     copy128
 
 copy32:
 	CMPQ    R8, R13
@@ -258,12 +273,23 @@ copyLast:
 	VMOVDQU Y4, (SI)(R13*1)
 	JMP     copied
 
-zero:
+zero128:
+	LEAQ    96(R8), DI
+	CMPQ    DI, R13
+	JAE     zero32
+	VMOVDQU Y3, (SI)(R8*1)
+	VMOVDQU Y3, 32(SI)(R8*1)
+	VMOVDQU Y3, 64(SI)(R8*1)
+	VMOVDQU Y3, 96(SI)(R8*1)
+	ADDQ    $0x80, R8
+	JMP     zero128
+
+zero32:
 	CMPQ    R8, R13
 	JAE     zeroLast
 	VMOVDQU Y3, (SI)(R8*1)
 	ADDQ    $0x20, R8
-	JMP     zero
+	JMP     zero32
 
 zeroLast:
 	VMOVDQU Y3, (SI)(R13*1)

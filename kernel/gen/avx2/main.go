@@ -287,8 +287,9 @@ func countReplica(v Mem, c VecPhysical, half int) {
 
 // copyTarget writes target's object: the leader's object (leader's index
 // in p), or zeros when the result's length byte is zero. Objects are at
-// least 32 bytes, so 32-byte moves at 0, 32, ... and a last one ending at
-// the object's end cover it exactly. Uses r, nb, tmp and mask as scratch.
+// least 32 bytes, so 128- then 32-byte moves from the start and a last one
+// ending at the object's end cover it exactly. Uses r, nb, tmp and mask as
+// scratch.
 func copyTarget() {
 	dst, src, last, at := r, nb, tmp, mask
 	Load(Param("target"), dst)
@@ -301,15 +302,29 @@ func copyTarget() {
 	SUBQ(U8(32), last)
 	XORQ(at, at)
 	TESTL(U32(0xff00), word.As32())
-	JE(LabelRef("zero"))
+	JE(LabelRef("zero128"))
 	MOVQ(Mem{Base: ptrs, Index: p, Scale: 8}, p)
 	ADDQ(p, src) // src = the leader's object
 
+	at32 := func(k int) Mem { return Mem{Base: src, Index: at, Scale: 1, Disp: 32 * k} }
+	to32 := func(k int) Mem { return Mem{Base: dst, Index: at, Scale: 1, Disp: 32 * k} }
+	Label("copy128")
+	LEAQ(Mem{Base: at, Disp: 96}, p)
+	CMPQ(p, last)
+	JAE(LabelRef("copy32"))
+	for k := range 4 {
+		VMOVDQU(at32(k), y[k])
+	}
+	for k := range 4 {
+		VMOVDQU(y[k], to32(k))
+	}
+	ADDQ(U8(128), at)
+	JMP(LabelRef("copy128"))
 	Label("copy32")
 	CMPQ(at, last)
 	JAE(LabelRef("copyLast"))
-	VMOVDQU(Mem{Base: src, Index: at, Scale: 1}, y[0])
-	VMOVDQU(y[0], Mem{Base: dst, Index: at, Scale: 1})
+	VMOVDQU(at32(0), y[0])
+	VMOVDQU(y[0], to32(0))
 	ADDQ(U8(32), at)
 	JMP(LabelRef("copy32"))
 	Label("copyLast")
@@ -317,12 +332,21 @@ func copyTarget() {
 	VMOVDQU(y[0], Mem{Base: dst, Index: last, Scale: 1})
 	JMP(LabelRef("copied"))
 
-	Label("zero")
+	Label("zero128")
+	LEAQ(Mem{Base: at, Disp: 96}, p)
+	CMPQ(p, last)
+	JAE(LabelRef("zero32"))
+	for k := range 4 {
+		VMOVDQU(zero, to32(k))
+	}
+	ADDQ(U8(128), at)
+	JMP(LabelRef("zero128"))
+	Label("zero32")
 	CMPQ(at, last)
 	JAE(LabelRef("zeroLast"))
-	VMOVDQU(zero, Mem{Base: dst, Index: at, Scale: 1})
+	VMOVDQU(zero, to32(0))
 	ADDQ(U8(32), at)
-	JMP(LabelRef("zero"))
+	JMP(LabelRef("zero32"))
 	Label("zeroLast")
 	VMOVDQU(zero, Mem{Base: dst, Index: last, Scale: 1})
 	Label("copied")
