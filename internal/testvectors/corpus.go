@@ -7,22 +7,24 @@ import (
 	"fmt"
 )
 
-// The 400 cases recorded from the original @ronomon/quorum C addon
-// (../shared/corpus/original-kernel.json, vendored).
+// corpusJSON is a copy of ../shared/corpus/original-kernel.json: 400 cases
+// answered by the original C addon. It is embedded so that tests do not
+// depend on the working directory or on ../shared being present.
 //
 //go:embed testdata/original-kernel.json
 var corpusJSON []byte
 
-// Case is one recorded call of the original.
+// Case is one corpus case. Its layout is ../shared/README.md's.
 type Case struct {
 	N, Objects, ObjectSize, VectorOffset int
-	IDs                                  [][]byte
+	IDs                                  [][]byte   // the 16-byte IDs the case uses
 	Vectors                              [][][2]int // per object, per replica: ID0, ID1 as indices into IDs
-	Err                                  int        // -1, or the first cyclic object
-	Results                              [][4]int   // leader, length, repair, forked, per object before Err
+	Err                                  int        // -1, or the index of the first cyclic object
+	Results                              [][4]int   // per object before Err: leader, length, repair, forked (0/1)
 }
 
-// Corpus parses the embedded corpus.
+// Corpus parses the embedded corpus and checks that every case is well
+// formed, so that a damaged file fails loudly rather than testing nothing.
 func Corpus() ([]Case, error) {
 	var file struct {
 		Cases []struct {
@@ -37,52 +39,109 @@ func Corpus() ([]Case, error) {
 		} `json:"cases"`
 	}
 	if err := json.Unmarshal(corpusJSON, &file); err != nil {
-		return nil, fmt.Errorf("corpus: %w", err)
+		return nil, fmt.Errorf("testvectors: corpus: %w", err)
+	}
+	if len(file.Cases) == 0 {
+		return nil, fmt.Errorf("testvectors: corpus has no cases")
 	}
 	cases := make([]Case, len(file.Cases))
-	for i, c := range file.Cases {
-		ids := make([][]byte, len(c.IDs))
-		for j, h := range c.IDs {
-			b, err := hex.DecodeString(h)
-			if err != nil || len(b) != 16 {
-				return nil, fmt.Errorf("corpus: case %d id %d: %q is not 16 hex bytes", i, j, h)
-			}
-			ids[j] = b
+	for i, f := range file.Cases {
+		c := Case{
+			N: f.N, Objects: f.Objects, ObjectSize: f.ObjectSize, VectorOffset: f.VectorOffset,
+			Vectors: f.Vectors, Err: f.Err, Results: f.Results,
 		}
-		cases[i] = Case{c.N, c.Objects, c.ObjectSize, c.VectorOffset, ids, c.Vectors, c.Err, c.Results}
+		for _, s := range f.IDs {
+			b, err := hex.DecodeString(s)
+			if err != nil || len(b) != 16 {
+				return nil, fmt.Errorf("testvectors: corpus case %d: bad ID %q", i, s)
+			}
+			c.IDs = append(c.IDs, b)
+		}
+		if err := c.check(); err != nil {
+			return nil, fmt.Errorf("testvectors: corpus case %d: %w", i, err)
+		}
+		cases[i] = c
 	}
 	return cases, nil
 }
 
-// Sources rebuilds the case's sources as the corpus README says: byte b of
-// replica r's object o is (r*31 + o*7 + b) & 255, then the vector at
-// VectorOffset.
+// check reports the first way c is malformed.
+func (c Case) check() error {
+	switch {
+	case c.N < 1 || c.N > 255:
+		return fmt.Errorf("n = %d", c.N)
+	case c.Objects < 1 || len(c.Vectors) != c.Objects:
+		return fmt.Errorf("%d objects, %d vector lists", c.Objects, len(c.Vectors))
+	case c.ObjectSize < 32 || c.VectorOffset < 0 || c.VectorOffset > c.ObjectSize-32:
+		return fmt.Errorf("objectSize %d, vectorOffset %d", c.ObjectSize, c.VectorOffset)
+	case c.Err < -1 || c.Err >= c.Objects:
+		return fmt.Errorf("err = %d", c.Err)
+	case len(c.Results) != c.good():
+		return fmt.Errorf("%d results, want %d", len(c.Results), c.good())
+	}
+	for o, vs := range c.Vectors {
+		if len(vs) != c.N {
+			return fmt.Errorf("object %d has %d vectors", o, len(vs))
+		}
+		for _, v := range vs {
+			if v[0] < 0 || v[0] >= len(c.IDs) || v[1] < 0 || v[1] >= len(c.IDs) {
+				return fmt.Errorf("object %d: ID index out of range", o)
+			}
+		}
+	}
+	for o, r := range c.Results {
+		if r[0] < 0 || r[0] >= c.N || r[3] < 0 || r[3] > 1 {
+			return fmt.Errorf("object %d: bad result %v", o, r)
+		}
+	}
+	return nil
+}
+
+// good is the number of objects before the first bad one.
+func (c Case) good() int {
+	if c.Err < 0 {
+		return c.Objects
+	}
+	return c.Err
+}
+
+// Vector returns the 32-byte vector of replica r in object o.
+func (c Case) Vector(o, r int) []byte {
+	v := make([]byte, 0, 32)
+	v = append(v, c.IDs[c.Vectors[o][r][0]]...)
+	return append(v, c.IDs[c.Vectors[o][r][1]]...)
+}
+
+// Sources rebuilds the sources exactly as ../shared/README.md says: byte b
+// of replica r's object o is (r*31 + o*7 + b) & 255, then the object's
+// vector (ID0 then ID1) is written at VectorOffset. The filler differs per
+// replica and per object so that copying the wrong object shows.
 func (c Case) Sources() [][]byte {
 	sources := make([][]byte, c.N)
 	for r := range sources {
 		s := make([]byte, c.Objects*c.ObjectSize)
-		for o := range c.Objects {
+		for o := 0; o < c.Objects; o++ {
 			obj := s[o*c.ObjectSize : (o+1)*c.ObjectSize]
 			for b := range obj {
-				obj[b] = byte(r*31 + o*7 + b)
+				obj[b] = byte((r*31 + o*7 + b) & 255)
 			}
-			pair := c.Vectors[o][r]
-			copy(obj[c.VectorOffset:], c.IDs[pair[0]])
-			copy(obj[c.VectorOffset+16:], c.IDs[pair[1]])
+			copy(obj[c.VectorOffset:], c.Vector(o, r))
 		}
 		sources[r] = s
 	}
 	return sources
 }
 
-// Target is the target the original wrote for the objects before Err (the
-// leader's object, or zeros), with zeros from Err on.
+// Target returns the expected target: for each object before Err, the
+// leader's object if its length is > 0, else zeros; zeros for Err and
+// every later object.
 func (c Case) Target() []byte {
 	sources := c.Sources()
 	target := make([]byte, c.Objects*c.ObjectSize)
-	for o, res := range c.Results {
-		if res[1] > 0 {
-			copy(target[o*c.ObjectSize:(o+1)*c.ObjectSize], sources[res[0]][o*c.ObjectSize:])
+	for o, r := range c.Results {
+		if r[1] > 0 {
+			start := o * c.ObjectSize
+			copy(target[start:start+c.ObjectSize], sources[r[0]][start:start+c.ObjectSize])
 		}
 	}
 	return target

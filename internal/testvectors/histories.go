@@ -1,212 +1,420 @@
 package testvectors
 
-import "math/rand/v2"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
-// Shape is a kind of replica history to generate one object from.
+// Shape is a kind of replica history that Object simulates.
 type Shape int
 
-// Shapes of history. Cycle and Conflicting give invalid objects; every other
-// shape gives valid ones.
 const (
-	AllAgree     Shape = iota // every replica at the newest state
-	OneAhead                  // an interrupted write: some replicas one step ahead
-	Lagging                   // replicas up to several steps behind on one chain
-	Partition                 // groups that each advanced from a shared ancestor (ties too)
-	Strangers                 // an agreeing group plus replicas with unrelated vectors
-	Offline                   // one replica left behind long ago, the rest moved on
-	TwoUnrelated              // exactly two unrelated vectors, in any counts (ties too)
-	Deep                      // one chain with every replica at a different depth
-	Random                    // every replica random
-	Mixed                     // a partition with lagging members and strangers
-	Cycle                     // a valid object with a self-loop, zero vector or loop injected
-	Conflicting               // a valid object with one ID0 given a second ID1 (sometimes a cycle too)
+	// AllAgree: every replica ran the same transactions.
+	AllAgree Shape = iota
+	// OneAhead: an interrupted transaction reached only some replicas, so
+	// they are one step ahead of the rest.
+	OneAhead
+	// Lagging: replicas missed the last few transactions and sit several
+	// steps behind on one chain (only a lag of one still links them).
+	Lagging
+	// Partition: two to four groups each advanced from a shared ancestor
+	// on their own branch, sometimes in equal-size groups (a tie). With
+	// n == 1 there is nothing to split: a Lagging history instead.
+	Partition
+	// Strangers: a healthy group plus some replicas holding unrelated
+	// random vectors (replaced disks, stray data).
+	Strangers
+	// Offline: one replica left behind long ago (two or more steps, so no
+	// longer linked), the others advancing, sometimes with an interrupted
+	// last transaction. With n == 1 just the advancing replica.
+	Offline
+	// TwoUnrelated: exactly two unrelated vectors in random counts,
+	// sometimes equal (a tie).
+	TwoUnrelated
+	// Deep: one chain n deep, every replica at a different depth, in
+	// shuffled order.
+	Deep
+	// Cycle: a healthy history with a self-loop, all-zero vectors, a loop
+	// of 2..k fresh vectors (maybe with a tail leading into it), or one
+	// vector's IDs swapped (A/B beside B/A). Cyclic, or Conflict when a
+	// swap also reuses an ID0.
+	Cycle
+	// Conflicting: a healthy history where one ID0 is given a second ID1,
+	// sometimes with a cycle elsewhere in the same object. Always Conflict
+	// when n >= 2 (with n == 1 no conflict exists: a self-loop instead).
+	// Named so because Conflict is the ErrKind.
+	Conflicting
+	// Random: every replica picks a random node of a random forest over a
+	// few IDs (so chains, forks and ties form by chance), now and then a
+	// wholly random vector. Never an error.
+	Random
+	// Mixed: the replicas split into groups, each with its own history of
+	// a random healthy shape, then shuffled together.
+	Mixed
 )
 
 // Shapes lists every shape.
-var Shapes = []Shape{AllAgree, OneAhead, Lagging, Partition, Strangers, Offline, TwoUnrelated, Deep, Random, Mixed, Cycle, Conflicting}
+var Shapes = []Shape{AllAgree, OneAhead, Lagging, Partition, Strangers, Offline, TwoUnrelated, Deep, Cycle, Conflicting, Random, Mixed}
+
+// healthy lists the shapes that never produce an error object, Mixed
+// last (Mixed picks its groups' shapes from the others).
+var healthy = []Shape{AllAgree, OneAhead, Lagging, Partition, Strangers, Offline, TwoUnrelated, Deep, Random, Mixed}
 
 func (s Shape) String() string {
-	return [...]string{"AllAgree", "OneAhead", "Lagging", "Partition", "Strangers", "Offline",
-		"TwoUnrelated", "Deep", "Random", "Mixed", "Cycle", "Conflicting"}[s]
+	names := [...]string{"AllAgree", "OneAhead", "Lagging", "Partition", "Strangers", "Offline", "TwoUnrelated", "Deep", "Cycle", "Conflicting", "Random", "Mixed"}
+	if s >= 0 && int(s) < len(names) {
+		return names[s]
+	}
+	return fmt.Sprintf("Shape(%d)", int(s))
 }
 
-func newID(rng *rand.Rand) []byte {
-	id := make([]byte, 16)
-	for i := 0; i < 16; i += 8 {
-		v := rng.Uint64() | 1 // never all zeros
-		for j := range 8 {
-			id[i+j] = byte(v >> (8 * j))
+// vec is one replica's vector.
+type vec struct{ id0, id1 id }
+
+func (v vec) bytes() []byte {
+	b := make([]byte, 32)
+	copy(b, v.id0[:])
+	copy(b[16:], v.id1[:])
+	return b
+}
+
+// newID returns a random ID, never all zeros (a zero ID is only ever put
+// in deliberately).
+func newID(rng *rand.Rand) id {
+	for {
+		var x id
+		for i := range x {
+			x[i] = byte(rng.Uint32())
+		}
+		if x != (id{}) {
+			return x
 		}
 	}
-	return id
 }
 
-func vector(id0, id1 []byte) []byte { return append(append(make([]byte, 0, 32), id0...), id1...) }
+// stranger returns a vector unrelated to anything else.
+func stranger(rng *rand.Rand) vec {
+	return vec{newID(rng), newID(rng)}
+}
 
-// chain returns k+1 IDs, each state built on the one before.
-func chain(rng *rand.Rand, k int) [][]byte {
-	ids := make([][]byte, k+1)
-	for i := range ids {
-		ids[i] = newID(rng)
+// update is SPEC.md's Update. A refusal means the simulation broke the
+// original's invariants, which is a bug here, so it panics.
+func update(v vec, x id) vec {
+	zero := id{}
+	if v.id0 == zero || v.id1 == zero || v.id0 == v.id1 || x == zero || x == v.id0 || x == v.id1 {
+		panic("testvectors: simulated history made an Update the original refuses")
 	}
-	return ids
+	return vec{x, v.id0}
 }
 
-// at is a replica's vector at step i of a chain (i >= 1).
-func at(ids [][]byte, i int) []byte { return vector(ids[i], ids[i-1]) }
+// chain returns v and the vectors after each of steps more transactions:
+// chain[d] is the vector at depth d.
+func chain(rng *rand.Rand, v vec, steps int) []vec {
+	c := []vec{v}
+	for range steps {
+		v = update(v, newID(rng))
+		c = append(c, v)
+	}
+	return c
+}
 
-// Object returns n vectors for one object, from a simulated history.
+// history returns the vector of a freshly created object after a few
+// transactions: where the interesting part of most shapes starts.
+func history(rng *rand.Rand) vec {
+	c := chain(rng, stranger(rng), rng.IntN(4))
+	return c[len(c)-1]
+}
+
+// Object returns n vectors (32 bytes each) for one object, produced by
+// simulating a replica history of the given shape. Replicas come in random
+// order, so the leader is not always replica 0.
 func Object(rng *rand.Rand, n int, shape Shape) [][]byte {
-	vs := make([][]byte, n)
+	if n < 1 || n > 255 {
+		panic(fmt.Sprintf("testvectors: Object with n = %d, want 1..255", n))
+	}
+	vs := object(rng, n, shape)
+	rng.Shuffle(len(vs), func(i, j int) { vs[i], vs[j] = vs[j], vs[i] })
+	out := make([][]byte, n)
+	for r, v := range vs {
+		out[r] = v.bytes()
+	}
+	return out
+}
+
+// object simulates one history; Object shuffles it.
+func object(rng *rand.Rand, n int, shape Shape) []vec {
+	vs := make([]vec, n)
 	switch shape {
 	case AllAgree:
-		ids := chain(rng, 1+rng.IntN(3))
+		h := history(rng)
 		for r := range vs {
-			vs[r] = at(ids, len(ids)-1)
+			vs[r] = h
 		}
+
 	case OneAhead:
-		ids := chain(rng, 2+rng.IntN(3))
-		top := len(ids) - 1
-		ahead := rng.IntN(n) + 1 // at least one replica ran the next write
-		if ahead == n && n > 1 {
-			ahead--
-		}
+		head := history(rng)
+		next := update(head, newID(rng))
+		ahead := 1 + rng.IntN(max(1, n-1)) // a strict subset when n >= 2
 		for r := range vs {
-			vs[r] = at(ids, top-1)
+			vs[r] = head
+			if r < ahead {
+				vs[r] = next
+			}
 		}
-		for _, r := range rng.Perm(n)[:ahead] {
-			vs[r] = at(ids, top)
-		}
+
 	case Lagging:
-		ids := chain(rng, 6)
+		c := chain(rng, history(rng), 2+rng.IntN(8))
+		top := len(c) - 1
 		for r := range vs {
-			vs[r] = at(ids, 6-rng.IntN(4))
-		}
-	case Partition, Mixed:
-		base := chain(rng, 2)
-		groups := 2 + rng.IntN(2)
-		branches := make([][][]byte, groups)
-		for g := range branches {
-			// Each side extends the shared ancestor with IDs of its own.
-			branches[g] = append([][]byte{base[0], base[1]}, chain(rng, 2)...)
-		}
-		perm := rng.Perm(n)
-		for i, r := range perm {
-			g := i % groups // equal sizes when n divides: a tie
-			if rng.IntN(4) == 0 {
-				g = rng.IntN(groups)
-			}
-			depth := len(branches[g]) - 1
-			if shape == Mixed {
-				depth -= rng.IntN(3) // lagging members
-			}
-			vs[r] = at(branches[g], depth)
-			if shape == Mixed && rng.IntN(6) == 0 {
-				vs[r] = vector(newID(rng), newID(rng)) // a stranger
+			vs[r] = c[top] // replica 0 stays at the head
+			if r > 0 && rng.IntN(2) == 0 {
+				vs[r] = c[top-1-rng.IntN(top)] // 1..top steps behind
 			}
 		}
+
+	case Partition:
+		if n < 2 {
+			return object(rng, n, Lagging) // one replica cannot split
+		}
+		ancestor := history(rng)
+		groups := 2 + rng.IntN(min(3, n-1))
+		sizes := make([]int, groups)
+		tie := rng.IntN(2) == 0
+		if tie {
+			for g := range sizes {
+				sizes[g] = n / groups
+			}
+		} else {
+			// Each group gets one replica, the rest go anywhere, some
+			// staying at the ancestor.
+			for g := range sizes {
+				sizes[g] = 1
+			}
+			for range n - groups {
+				if g := rng.IntN(groups + 1); g < groups {
+					sizes[g]++
+				}
+			}
+		}
+		for r := range vs {
+			vs[r] = ancestor // replicas in no group never left it
+		}
+		r := 0
+		for _, size := range sizes {
+			// Each group runs its own transactions; outside a tie, an
+			// interrupted last one may leave part of the group behind.
+			c := chain(rng, ancestor, 1+rng.IntN(3))
+			behind := 0
+			if !tie && rng.IntN(2) == 0 {
+				behind = rng.IntN(size)
+			}
+			for i := range size {
+				vs[r] = c[len(c)-1]
+				if i < behind {
+					vs[r] = c[len(c)-2]
+				}
+				r++
+			}
+		}
+
 	case Strangers:
-		ids := chain(rng, 2)
+		vs = object(rng, n, [...]Shape{AllAgree, OneAhead}[rng.IntN(2)])
+		strangers := 1 + rng.IntN(max(1, n-1)) // some healthy replicas remain when n >= 2
+		for _, r := range rng.Perm(n)[:strangers] {
+			vs[r] = stranger(rng)
+		}
+
+	case Offline:
+		c := chain(rng, history(rng), 3+rng.IntN(6))
+		top := len(c) - 1
+		next := update(c[top], newID(rng))
+		interrupted := rng.IntN(2) == 0
 		for r := range vs {
-			vs[r] = at(ids, 2)
-			if rng.IntN(3) == 0 {
-				vs[r] = vector(newID(rng), newID(rng))
+			vs[r] = c[top]
+			if interrupted && r == 1 {
+				vs[r] = next // one more transaction reached replica 1 only
 			}
 		}
-	case Offline:
-		ids := chain(rng, 8)
-		down := rng.IntN(n)
-		for r := range vs {
-			vs[r] = at(ids, 7+rng.IntN(2))
+		if n >= 2 {
+			vs[0] = c[rng.IntN(top-1)] // two or more steps behind the others
 		}
-		vs[down] = at(ids, 1+rng.IntN(3))
+
 	case TwoUnrelated:
-		a, b := vector(newID(rng), newID(rng)), vector(newID(rng), newID(rng))
-		if rng.IntN(3) == 0 {
-			copy(b[16:], a[16:]) // two forks of one parent
-		}
-		na := rng.IntN(n + 1)
+		a, b := history(rng), history(rng)
+		as := 1 + rng.IntN(max(1, n-1))
 		if n%2 == 0 && rng.IntN(3) == 0 {
-			na = n / 2 // a tie
+			as = n / 2
 		}
-		for i, r := range rng.Perm(n) {
+		for r := range vs {
 			vs[r] = a
-			if i >= na {
+			if r >= as {
 				vs[r] = b
 			}
 		}
+
 	case Deep:
-		ids := chain(rng, n)
-		for i, r := range rng.Perm(n) {
-			vs[r] = at(ids, i+1)
-		}
-	case Random:
+		// Depths start..start+n-1 of a chain that may go on a little
+		// further down, so the bottom replica's ID1 is sometimes a node
+		// with no replica of its own.
+		c := chain(rng, stranger(rng), n-1+rng.IntN(3))
+		start := rng.IntN(len(c) - n + 1)
 		for r := range vs {
-			vs[r] = vector(newID(rng), newID(rng))
+			vs[r] = c[start+r]
 		}
+
 	case Cycle:
-		vs = Object(rng, n, Shapes[rng.IntN(int(Random)+1)])
-		injectCycle(rng, vs)
+		vs = object(rng, n, healthy[rng.IntN(len(healthy))])
+		injectCycle(rng, vs, nil)
+
 	case Conflicting:
-		vs = Object(rng, n, Shapes[rng.IntN(int(Random)+1)])
+		vs = object(rng, n, healthy[rng.IntN(len(healthy))])
 		if n < 2 {
-			injectCycle(rng, vs) // a conflict needs two replicas
+			x := newID(rng)
+			vs[0] = vec{x, x}
 			break
 		}
-		r, s := rng.IntN(n), rng.IntN(n)
-		for s == r {
-			s = rng.IntN(n)
+		// Replica r reuses replica j's ID0 on another dependency, as if
+		// an ID were used again in a later transaction.
+		p := rng.Perm(n)
+		j, r := p[0], p[1]
+		vs[r] = vec{vs[j].id0, newID(rng)}
+		if n >= 3 && rng.IntN(3) == 0 {
+			// Keep j and r intact so the conflict survives the cycle.
+			injectCycle(rng, vs, map[int]bool{j: true, r: true})
 		}
-		// Replica s takes replica r's ID0 with a different ID1.
-		other := newID(rng)
-		if rng.IntN(2) == 0 {
-			other = vs[r][:16] // ...which may even make it depend on itself
+
+	case Random:
+		// A random forest: ID i depends on a later ID or on a fresh root,
+		// so there are no loops and each ID0 has one ID1.
+		pool := make([]id, 1+rng.IntN(n/2+2))
+		for i := range pool {
+			pool[i] = newID(rng)
 		}
-		vs[s] = vector(vs[r][:16], other)
-		if rng.IntN(3) == 0 && n > 2 {
-			injectCycle(rng, vs)
-			vs[s] = vector(vs[r][:16], other) // keep the conflict
+		dep := make([]id, len(pool))
+		for i := range pool {
+			if i == len(pool)-1 || rng.IntN(4) == 0 {
+				dep[i] = newID(rng)
+			} else {
+				dep[i] = pool[i+1+rng.IntN(len(pool)-i-1)]
+			}
 		}
+		for r := range vs {
+			i := rng.IntN(len(pool))
+			vs[r] = vec{pool[i], dep[i]}
+			if rng.IntN(8) == 0 {
+				vs[r] = stranger(rng)
+			}
+		}
+
+	case Mixed:
+		// Random group sizes; each group's history is independent of the
+		// others', so groups are unrelated components of one graph.
+		for r := 0; r < n; {
+			size := 1 + rng.IntN(n-r)
+			shape := healthy[rng.IntN(len(healthy)-1)] // not Mixed itself
+			copy(vs[r:], object(rng, size, shape))
+			r += size
+		}
+
+	default:
+		panic(fmt.Sprintf("testvectors: unknown shape %v", shape))
 	}
 	return vs
 }
 
-// injectCycle makes some replicas form a loop: a self-loop, an all-zero
-// vector, or a loop of 2..5 IDs.
-func injectCycle(rng *rand.Rand, vs [][]byte) {
-	n := len(vs)
-	switch k := rng.IntN(3); {
-	case k == 0 || n == 1:
-		id := newID(rng)
-		vs[rng.IntN(n)] = vector(id, id)
-	case k == 1:
-		vs[rng.IntN(n)] = make([]byte, 32)
-	default:
-		size := min(n, 2+rng.IntN(4))
-		ids := chain(rng, size-1)
-		for i, r := range rng.Perm(n)[:size] {
-			vs[r] = vector(ids[i], ids[(i+1)%size])
+// injectCycle corrupts vs with a cycle, leaving the replicas in keep alone.
+// With a self-loop, zero vectors or fresh loop IDs the object stays free of
+// conflicts (unless it already had one); a swapped vector may also create a
+// conflict.
+func injectCycle(rng *rand.Rand, vs []vec, keep map[int]bool) {
+	var free []int // replicas we may overwrite, in random order
+	for _, r := range rng.Perm(len(vs)) {
+		if !keep[r] {
+			free = append(free, r)
 		}
+	}
+	if len(free) == 0 {
+		panic("testvectors: no replica to put a cycle in")
+	}
+	kind := rng.IntN(4)
+	if len(free) < 2 {
+		kind = rng.IntN(2) // loops and swaps need two replicas
+	}
+	switch kind {
+	case 0:
+		// Self-loop: a corrupted write of x||x, either with a fresh ID or
+		// on every replica of one vector (so its ID0 keeps a single ID1).
+		r := free[0]
+		if rng.IntN(2) == 0 || keep != nil {
+			x := newID(rng)
+			vs[r] = vec{x, x}
+			return
+		}
+		old := vs[r]
+		for i := range vs {
+			if vs[i] == old {
+				vs[i] = vec{old.id0, old.id0}
+			}
+		}
+	case 1:
+		// All-zero vectors: never-initialised objects.
+		for _, r := range free[:1+rng.IntN(len(free))] {
+			if r == free[0] || rng.IntN(2) == 0 {
+				vs[r] = vec{}
+			}
+		}
+	case 2:
+		// A loop X1->X2->...->Xk->X1 of fresh IDs, sometimes with a
+		// replica whose chain runs into it.
+		k := 2 + rng.IntN(len(free)-1)
+		loop := make([]id, k)
+		for i := range loop {
+			loop[i] = newID(rng)
+		}
+		for i := range k {
+			vs[free[i]] = vec{loop[i], loop[(i+1)%k]}
+		}
+		if k < len(free) && rng.IntN(2) == 0 {
+			vs[free[k]] = vec{newID(rng), loop[rng.IntN(k)]}
+		}
+	case 3:
+		// Swapped halves: B/A written beside some replica's A/B. If A is
+		// also some replica's ID0 (its own dependency), that is a
+		// conflict too.
+		j := -1 // a replica other than free[0] whose vector survives
+		for i := range vs {
+			if i != free[0] {
+				j = i
+				break
+			}
+		}
+		vs[free[0]] = vec{vs[j].id1, vs[j].id0}
 	}
 }
 
-// Batch builds n sources of objects objects of objectSize bytes, each
-// object's vectors at vectorOffset from a random shape among shapes (all
-// valid shapes when none are given), other bytes random.
+// Batch builds sources for `objects` objects of objectSize bytes with the
+// vector at vectorOffset. Each object gets a random shape from shapes; with
+// no shapes, every shape except Cycle and Conflicting, so that the batch
+// has no bad object. Bytes outside the vectors are random, so that a target
+// copied from the wrong replica or object shows.
 func Batch(rng *rand.Rand, n, objects, objectSize, vectorOffset int, shapes ...Shape) [][]byte {
+	if n < 1 || n > 255 || objects < 0 || objectSize < 32 || vectorOffset < 0 || vectorOffset > objectSize-32 {
+		panic(fmt.Sprintf("testvectors: Batch(n=%d, objects=%d, objectSize=%d, vectorOffset=%d)",
+			n, objects, objectSize, vectorOffset))
+	}
 	if len(shapes) == 0 {
-		shapes = Shapes[:Cycle]
+		shapes = healthy
 	}
 	sources := make([][]byte, n)
 	for r := range sources {
-		s := make([]byte, objects*objectSize)
-		for i := range s {
-			s[i] = byte(rng.Uint32())
+		sources[r] = make([]byte, objects*objectSize)
+		for i := range sources[r] {
+			sources[r][i] = byte(rng.Uint32())
 		}
-		sources[r] = s
 	}
 	for o := range objects {
-		for r, v := range Object(rng, n, shapes[rng.IntN(len(shapes))]) {
+		vs := Object(rng, n, shapes[rng.IntN(len(shapes))])
+		for r, v := range vs {
 			copy(sources[r][o*objectSize+vectorOffset:], v)
 		}
 	}

@@ -1,23 +1,33 @@
-// Package testvectors holds the test data every implementation is checked
-// against: an independent reference model of SPEC.md, the 400 cases recorded
-// from the original C addon, and generators of replica histories.
+// Package testvectors holds an independent reference model of the quorum
+// rules in ../shared/SPEC.md, the corpus answered by the original C addon,
+// and generators of realistic and adversarial replica histories.
 //
-// The reference model shares no code with generic: it is written for
-// obviousness (maps, plain chain walks), not speed.
+// The reference model is written for obviousness, not speed: maps keyed by
+// ID and plain chain walks, so that it can be checked by reading it against
+// SPEC.md and then used to catch bugs in the fast implementations.
 package testvectors
 
-// ErrKind is the error, if any, that an object must raise.
+import "fmt"
+
+// ErrKind is how an object went wrong, if it did.
 type ErrKind int
 
-// Error kinds. Conflict outranks Cyclic within one object.
 const (
-	OK ErrKind = iota
-	Cyclic
-	Conflict
+	OK       ErrKind = iota // a valid object
+	Cyclic                  // ID0 == ID1 (incl. all zeros) or a dependency loop
+	Conflict                // one ID0 with two different ID1s; outranks Cyclic
 )
 
 func (k ErrKind) String() string {
-	return [...]string{"ok", "cyclic", "conflict"}[k]
+	switch k {
+	case OK:
+		return "OK"
+	case Cyclic:
+		return "Cyclic"
+	case Conflict:
+		return "Conflict"
+	}
+	return fmt.Sprintf("ErrKind(%d)", int(k))
 }
 
 // Answer is the quorum of one object per SPEC.md.
@@ -27,142 +37,187 @@ type Answer struct {
 	Err                    ErrKind
 }
 
-type id [16]byte
+// id is a 16-byte ID, usable as a map key.
+type id = [16]byte
 
-func split(v []byte) (id0, id1 id) {
-	copy(id0[:], v[:16])
-	copy(id1[:], v[16:32])
-	return
+// graph is the graph of one object, named as in SPEC.md.
+type graph struct {
+	id0, id1 []id        // per replica
+	nodes    map[id]bool // every ID seen as an ID0 or an ID1
+	count    map[id]int  // count(X)
+	first    map[id]int  // first(X), for X seen as an ID0
+	dep      map[id]id   // dep(X), for X seen as an ID0
 }
 
-// Reference computes the answer for one object from its vectors (32 bytes
-// each: ID0 then ID1), following SPEC.md word for word.
-func Reference(vectors [][]byte) Answer {
-	a, _ := reference(vectors)
-	return a
-}
-
-// reference also returns the leader's ID and each ID0's dependency.
-func reference(vectors [][]byte) (Answer, graph) {
-	g := graph{count: map[id]int{}, first: map[id]int{}, dep: map[id]id{}}
-	// Conflicts first: they outrank cycles.
+// build makes the graph of one object and reports whether it holds a
+// conflict, a vector with ID0 == ID1, or neither. Loops longer than one
+// are left to the walks.
+func build(vectors [][]byte) (*graph, ErrKind) {
+	if len(vectors) < 1 || len(vectors) > 255 {
+		panic(fmt.Sprintf("testvectors: %d vectors, want 1..255", len(vectors)))
+	}
+	g := &graph{
+		nodes: map[id]bool{},
+		count: map[id]int{},
+		first: map[id]int{},
+		dep:   map[id]id{},
+	}
+	conflict, selfLoop := false, false
 	for r, v := range vectors {
-		id0, id1 := split(v)
-		if d, seen := g.dep[id0]; seen && d != id1 {
-			return Answer{Err: Conflict}, g
+		if len(v) != 32 {
+			panic(fmt.Sprintf("testvectors: vector %d has %d bytes, want 32", r, len(v)))
 		}
-		if _, seen := g.dep[id0]; !seen {
-			g.first[id0] = r
+		var a, b id
+		copy(a[:], v[:16])
+		copy(b[:], v[16:])
+		g.id0 = append(g.id0, a)
+		g.id1 = append(g.id1, b)
+		g.nodes[a], g.nodes[b] = true, true
+		if d, seen := g.dep[a]; !seen {
+			g.dep[a], g.first[a] = b, r
+		} else if d != b {
+			conflict = true
 		}
-		g.dep[id0] = id1
-		g.count[id0]++
+		g.count[a]++
+		if a == b {
+			selfLoop = true
+		}
 	}
-	// Every node: every ID0 and every ID1.
-	nodes := map[id]bool{}
-	for _, v := range vectors {
-		id0, id1 := split(v)
-		nodes[id0], nodes[id1] = true, true
+	// Conflict outranks Cyclic, so it is decided only after every vector
+	// has been seen.
+	switch {
+	case conflict:
+		return g, Conflict
+	case selfLoop:
+		return g, Cyclic
 	}
-	totals := map[id]int{}
-	for x := range nodes {
+	return g, OK
+}
+
+// total returns total(x), or false when the chain from x loops. Without a
+// conflict every node has at most one dependency, so an acyclic chain
+// visits each node at most once: more steps than nodes means a loop.
+func (g *graph) total(x id) (int, bool) {
+	total := 0
+	for steps := 0; steps <= len(g.nodes); steps++ {
+		total += g.count[x]
+		next, ok := g.dep[x]
+		if !ok {
+			return total, true
+		}
+		x = next
+	}
+	return 0, false
+}
+
+// solve answers one object and returns its graph for ReferenceRoles.
+func solve(vectors [][]byte) (Answer, *graph) {
+	g, kind := build(vectors)
+	if kind != OK {
+		return Answer{Err: kind}, g
+	}
+	// The largest total and how many nodes reach it. Ties are counted, not
+	// broken, so the random map order cannot change the answer.
+	best, bestTotal, ties := id{}, -1, 0
+	for x := range g.nodes {
 		t, ok := g.total(x)
 		if !ok {
 			return Answer{Err: Cyclic}, g
 		}
-		totals[x] = t
-	}
-	best, ties := 0, 0
-	var leader id
-	for x, t := range totals {
 		switch {
-		case t > best:
-			best, ties, leader = t, 1, x
-		case t == best:
+		case t > bestTotal:
+			best, bestTotal, ties = x, t, 1
+		case t == bestTotal:
 			ties++
 		}
 	}
 	if ties > 1 {
 		return Answer{Forked: true}, g
 	}
-	g.leader = leader
-	return Answer{Leader: g.first[leader], Length: best, Repair: best - g.count[leader]}, g
+	// bestTotal >= 1 (every replica's ID0 has count >= 1), so best is
+	// some replica's ID0 and first(best) exists.
+	return Answer{Leader: g.first[best], Length: bestTotal, Repair: bestTotal - g.count[best]}, g
 }
 
-type graph struct {
-	count  map[id]int // replicas whose ID0 is the key
-	first  map[id]int // lowest such replica
-	dep    map[id]id  // the ID1 of those replicas
-	leader id
+// Reference computes the answer for one object from its N vectors (each
+// exactly 32 bytes: ID0 then ID1), 1 <= N <= 255.
+func Reference(vectors [][]byte) Answer {
+	a, _ := solve(vectors)
+	return a
 }
 
-// total walks the chain from x down through its dependencies, adding the
-// counts. A walk longer than the number of IDs has met a loop (including a
-// vector that depends on itself).
-func (g graph) total(x id) (int, bool) {
-	sum := 0
-	for steps := 0; ; steps++ {
-		if steps > 2*len(g.dep)+1 {
-			return 0, false
-		}
-		sum += g.count[x]
-		d, ok := g.dep[x]
-		if !ok {
-			return sum, true
-		}
-		x = d
-	}
-}
+// Replica roles returned by ReferenceRoles.
+const (
+	RoleOutside = 0 // not in the quorum (and every replica when forked or on error)
+	RoleLeader  = 1 // at the leader's node: ID0 == leader's ID0
+	RoleLagging = 2 // its ID0 is on the leader's chain below the leader
+)
 
-// ReferenceRoles is Reference plus each replica's role: 1 at the leader's
-// state, 2 lagging (its ID0 is further down the leader's chain), 0 outside
-// (everything else, and every replica when forked or on error).
+// ReferenceRoles returns the answer and, for a non-forked, non-error answer,
+// the role of each replica: 1 = at the leader's node (ID0 == leader's ID0),
+// 2 = lagging (its ID0 node is on the leader's chain below the leader),
+// 0 = outside (everything else, and every replica when forked or on error).
+// The roles count to Length, and the lagging ones to Repair.
 func ReferenceRoles(vectors [][]byte) (Answer, []int) {
-	a, g := reference(vectors)
+	a, g := solve(vectors)
 	roles := make([]int, len(vectors))
 	if a.Err != OK || a.Forked {
 		return a, roles
 	}
-	chain := map[id]bool{}
-	for x := g.leader; ; {
-		chain[x] = true
-		d, ok := g.dep[x]
-		if !ok {
-			break
-		}
-		x = d
+	head := g.id0[a.Leader]
+	// The answer is not an error, so this walk terminates.
+	below := map[id]bool{}
+	for x, ok := g.dep[head]; ok; x, ok = g.dep[x] {
+		below[x] = true
 	}
-	for r, v := range vectors {
-		id0, _ := split(v)
+	for r, x := range g.id0 {
 		switch {
-		case id0 == g.leader:
-			roles[r] = 1
-		case chain[id0]:
-			roles[r] = 2
+		case x == head:
+			roles[r] = RoleLeader
+		case below[x]:
+			roles[r] = RoleLagging
 		}
 	}
 	return a, roles
 }
 
 // ReferenceBatch applies Reference to every object of a batch laid out as
-// SPEC.md says. It returns the answers of the objects before the first bad
-// one, that object's index and kind (-1, OK if none), and the expected
-// target: the leader's object or zeros for each object before the bad one,
-// zeros from it on.
+// SPEC.md says: one source per replica, each a whole number of objects of
+// objectSize bytes, the vector at vectorOffset in each object. It returns
+// the answers of the objects before the first bad one, the index and kind
+// of the first bad object (-1, OK if none), and the expected target: the
+// leader's object (or zeros when forked) for each object before the first
+// bad one, zeros from the bad one on (SPEC.md leaves the bad object's
+// target unspecified and later ones untouched, so zeros is what a zeroed
+// target keeps there).
+//
+// Arguments are trusted (this is test code): bad ones panic.
 func ReferenceBatch(sources [][]byte, vectorOffset, objectSize int) (answers []Answer, badIndex int, badKind ErrKind, target []byte) {
+	if len(sources) < 1 || len(sources) > 255 || objectSize < 32 ||
+		vectorOffset < 0 || vectorOffset > objectSize-32 || len(sources[0])%objectSize != 0 {
+		panic(fmt.Sprintf("testvectors: bad batch: %d sources, vectorOffset %d, objectSize %d",
+			len(sources), vectorOffset, objectSize))
+	}
+	for r, s := range sources {
+		if len(s) != len(sources[0]) {
+			panic(fmt.Sprintf("testvectors: source %d has %d bytes, source 0 has %d", r, len(s), len(sources[0])))
+		}
+	}
 	objects := len(sources[0]) / objectSize
 	target = make([]byte, len(sources[0]))
-	for o := range objects {
-		vectors := make([][]byte, len(sources))
+	vectors := make([][]byte, len(sources))
+	for o := 0; o < objects; o++ {
+		start := o * objectSize
 		for r, s := range sources {
-			vectors[r] = s[o*objectSize+vectorOffset : o*objectSize+vectorOffset+32]
+			vectors[r] = s[start+vectorOffset : start+vectorOffset+32]
 		}
 		a := Reference(vectors)
 		if a.Err != OK {
 			return answers, o, a.Err, target
 		}
 		answers = append(answers, a)
-		if a.Length > 0 {
-			copy(target[o*objectSize:(o+1)*objectSize], sources[a.Leader][o*objectSize:])
+		if !a.Forked {
+			copy(target[start:start+objectSize], sources[a.Leader][start:start+objectSize])
 		}
 	}
 	return answers, -1, OK, target
