@@ -24,7 +24,7 @@ test-allocs:
 
 # No assembly at all.
 test-purego:
-	QUORUM_TEST_REQUIRE=generic $(GO) test -tags purego -short ./...
+	QUORUM_TEST_REQUIRE=generic $(GO) test -tags purego ./...
 
 # QUORUM_KERNEL=generic must rule the assembly out.
 test-generic:

@@ -17,7 +17,7 @@ func Calculate(sources [][]byte, vectorOffset, objectSize int, results []Result,
 	if err != nil {
 		return err
 	}
-	return calculate(sources, vectorOffset, objectSize, objects, results, target, false)
+	return CalculateRange(sources, vectorOffset, objectSize, 0, objects, results, target)
 }
 
 // CalculateSlow is Calculate with every object sent through the slow path,
@@ -28,7 +28,14 @@ func CalculateSlow(sources [][]byte, vectorOffset, objectSize int, results []Res
 	if err != nil {
 		return err
 	}
-	return calculate(sources, vectorOffset, objectSize, objects, results, target, true)
+	var slow Solver
+	defer slow.Release()
+	for o := range objects {
+		if err := slow.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CalculateRange is Calculate on objects [from, to) of arguments Validate
@@ -45,10 +52,7 @@ func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, re
 			}
 			continue
 		}
-		results[o] = r
-		if target != nil {
-			copyObject(sources, objectSize, o, r, target)
-		}
+		store(sources, objectSize, o, r, results, target)
 	}
 	return nil
 }
@@ -71,10 +75,7 @@ func (s *Solver) Solve(sources [][]byte, vectorOffset, objectSize, o int, result
 	if err != nil {
 		return &ObjectError{Index: o, Err: err}
 	}
-	results[o] = r
-	if target != nil {
-		copyObject(sources, objectSize, o, r, target)
-	}
+	store(sources, objectSize, o, r, results, target)
 	return nil
 }
 
@@ -86,23 +87,13 @@ func (s *Solver) Release() {
 	}
 }
 
-func calculate(sources [][]byte, vectorOffset, objectSize, objects int, results []Result, target []byte, slow bool) error {
-	if !slow {
-		return CalculateRange(sources, vectorOffset, objectSize, 0, objects, results, target)
+// store writes object o's result and, if target is not nil, its target
+// object: the leader's object, or zeros if the object has no leader.
+func store(sources [][]byte, objectSize, o int, r Result, results []Result, target []byte) {
+	results[o] = r
+	if target == nil {
+		return
 	}
-	var s Solver
-	defer s.Release()
-	for o := range objects {
-		if err := s.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// copyObject writes object o's target: the leader's object, or zeros if the
-// object has no leader.
-func copyObject(sources [][]byte, objectSize, o int, r Result, target []byte) {
 	start := o * objectSize
 	dst := target[start : start+objectSize]
 	if r.Length == 0 {
