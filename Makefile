@@ -3,7 +3,7 @@
 GO ?= go
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64 linux/386 linux/riscv64
 
-.PHONY: test fmt vet test-race test-allocs test-purego test-generic test-arm64 generate-check cross ci bench fuzz
+.PHONY: test fmt vet test-race test-allocs test-purego test-generic test-arm64 generate-check cross ci bench fuzz fuzz-ci
 
 test: fmt vet test-race test-allocs test-purego test-generic
 
@@ -51,7 +51,7 @@ cross:
 		done; \
 	done
 
-ci: test generate-check cross test-arm64
+ci: test generate-check cross test-arm64 fuzz-ci
 
 bench:
 	$(GO) run ./cmd/bench
@@ -59,3 +59,8 @@ bench:
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzImplementations -fuzztime 60s ./kernel/
 	$(GO) test -run XXX -fuzz FuzzCalculate -fuzztime 60s ./generic/
+
+# A short differential fuzz of every implementation (CI).
+fuzz-ci:
+	$(GO) test -run XXX -fuzz FuzzImplementations -fuzztime 20s ./kernel/
+	$(GO) test -run XXX -fuzz FuzzCalculate -fuzztime 10s ./generic/

@@ -1,7 +1,9 @@
 package kernel_test
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -68,12 +70,28 @@ func TestAllocs(t *testing.T) {
 	}
 }
 
-// Each implementation against the reference model on arbitrary inputs.
+// Each implementation against the reference model, and each assembly
+// kernel against generic byte for byte, on arbitrary inputs.
 func FuzzImplementations(f *testing.F) {
 	suite.AddFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, n, objects, objectSize, offset uint8, picks []byte) {
 		for _, name := range kernel.Implementations() {
 			suite.Fuzz(t, with(name), n, objects, objectSize, offset, picks)
+		}
+		sources, off, size := suite.FuzzSources(n, objects, objectSize, offset, picks)
+		want := make([]kernel.Result, objects)
+		wantTarget := make([]byte, int(objects)*max(size, 0))
+		wantErr := kernel.CalculateWith("generic", sources, off, size, want, wantTarget)
+		for _, name := range kernel.Implementations() {
+			got := make([]kernel.Result, objects)
+			gotTarget := make([]byte, len(wantTarget))
+			err := kernel.CalculateWith(name, sources, off, size, got, gotTarget)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Fatalf("%s: error %v, generic %v", name, err, wantErr)
+			}
+			if err == nil && (!slices.Equal(got, want) || !bytes.Equal(gotTarget, wantTarget)) {
+				t.Fatalf("%s differs from generic", name)
+			}
 		}
 	})
 }

@@ -16,7 +16,8 @@ const minObjectsPerWorker = 1024
 // range of objects. Results and target are identical to Calculate's, and so
 // is the error: an invalid object reports the lowest invalid index, with the
 // same *ObjectError. Unlike Calculate, objects after an invalid one may have
-// been written by other workers. Small batches run on the calling goroutine.
+// been written by other workers. Small batches (fewer than 1024 objects per
+// worker) run on the calling goroutine; larger ones allocate the workers.
 func CalculateParallel(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte, workers int) error {
 	objects, err := generic.Validate(sources, vectorOffset, objectSize, results, target)
 	if err != nil {

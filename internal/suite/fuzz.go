@@ -8,6 +8,43 @@ import (
 	"github.com/lockstep/quorum/generic"
 )
 
+// FuzzSources builds a call's sources from fuzzer bytes: n replicas of
+// objects objects of objectSize bytes (which may be invalid), vectors at
+// offset-8 (which may be out of range), IDs from a small palette.
+func FuzzSources(n, objects, objectSize, offset uint8, picks []byte) (sources [][]byte, off, size int) {
+	if len(picks) == 0 {
+		picks = []byte{0}
+	}
+	palette := 2 + int(picks[0])%40
+	id := func(k int) []byte {
+		b := make([]byte, generic.IDSize)
+		if k%palette != palette-1 {
+			binary.LittleEndian.PutUint64(b, uint64(k%palette)*0x9e3779b97f4a7c15+1)
+			b[15] = byte(k % palette)
+		}
+		return b
+	}
+	size, off = int(objectSize), int(offset)-8
+	sources = make([][]byte, n)
+	for r := range sources {
+		s := make([]byte, int(objects)*max(size, 0))
+		for i := range s {
+			s[i] = byte(r + i*13)
+		}
+		for o := range int(objects) {
+			at := o*size + off
+			if size < 32 || off < 0 || at+32 > len(s) {
+				break
+			}
+			p := (o*int(n) + r) * 2
+			copy(s[at:], id(int(picks[p%len(picks)])))
+			copy(s[at+16:], id(int(picks[(p+1)%len(picks)])))
+		}
+		sources[r] = s
+	}
+	return sources, off, size
+}
+
 // AddFuzzSeeds gives a fuzz target a few starting inputs of every kind.
 func AddFuzzSeeds(f *testing.F) {
 	f.Add(uint8(3), uint8(2), uint8(32), uint8(8), []byte{0, 1, 0, 1, 2, 0, 3, 4})
@@ -26,36 +63,7 @@ func AddFuzzSeeds(f *testing.F) {
 // rich in shared parents, chains, cycles and conflicts; the palette's last
 // entry is the all-zero ID.
 func Fuzz(t *testing.T, calc Calculate, n, objects, objectSize, offset uint8, picks []byte) {
-	if len(picks) == 0 {
-		picks = []byte{0}
-	}
-	palette := 2 + int(picks[0])%40
-	id := func(k int) []byte {
-		b := make([]byte, generic.IDSize)
-		if k%palette != palette-1 {
-			binary.LittleEndian.PutUint64(b, uint64(k%palette)*0x9e3779b97f4a7c15+1)
-			b[15] = byte(k % palette)
-		}
-		return b
-	}
-	size, off := int(objectSize), int(offset)-8
-	sources := make([][]byte, n)
-	for r := range sources {
-		s := make([]byte, int(objects)*max(size, 0))
-		for i := range s {
-			s[i] = byte(r + i*13)
-		}
-		for o := range int(objects) {
-			at := o*size + off
-			if size < 32 || off < 0 || at+32 > len(s) {
-				break
-			}
-			p := (o*int(n) + r) * 2
-			copy(s[at:], id(int(picks[p%len(picks)])))
-			copy(s[at+16:], id(int(picks[(p+1)%len(picks)])))
-		}
-		sources[r] = s
-	}
+	sources, off, size := FuzzSources(n, objects, objectSize, offset, picks)
 	results := make([]generic.Result, objects)
 	if _, err := generic.Validate(sources, off, size, results, nil); err != nil {
 		target := bytes.Repeat([]byte{0xEE}, len(sources))
