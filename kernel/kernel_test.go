@@ -3,9 +3,9 @@ package kernel_test
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/lockstep/quorum/internal/suite"
