@@ -1,0 +1,198 @@
+package manager
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lockstep/quorum/kernel"
+)
+
+// Verdict is what a kernel result means under a configuration.
+type Verdict uint8
+
+const (
+	// NoQuorum: the longest chain's replicas do not hold a quorum. The zero
+	// Verdict, so an unset Decision never reads as quorate.
+	NoQuorum Verdict = iota
+	// Quorate: the longest chain's replicas hold a quorum; its leader's
+	// copy is the object's committed state.
+	Quorate
+	// SplitBrain: two or more chains tie for longest (kernel Forked).
+	SplitBrain
+)
+
+var verdictNames = [...]string{"no quorum", "quorate", "split-brain"}
+
+// String returns "no quorum", "quorate" or "split-brain".
+func (v Verdict) String() string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return fmt.Sprintf("Verdict(%d)", uint8(v))
+}
+
+// MarshalText writes the verdict's name, for JSON.
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// Decision is the verdict on one object.
+type Decision struct {
+	Verdict Verdict       `json:"verdict"` // quorate, split-brain or no quorum
+	Epoch   uint64        `json:"epoch"`   // the configuration it was judged under
+	Result  kernel.Result `json:"result"`  // the kernel's answer (kernel.Roles)
+	Roles   []kernel.Role `json:"roles"`   // each replica's role, by index
+	// Leader is the replica index holding the head of the longest chain,
+	// -1 on split-brain; LeaderNode is its node. Authoritative only when
+	// Quorate (otherwise it is merely the most advanced copy seen).
+	Leader     int    `json:"leader"`
+	LeaderNode NodeID `json:"leader_node,omitempty"` // replicas[Leader]
+	// Chain lists the replica indices in the longest chain, ascending.
+	Chain []int `json:"chain"`
+	// Tally is the chain's votes in the current quorum system; Outgoing
+	// the same in the outgoing one during a joint phase.
+	Tally    Tally  `json:"tally"`              // incoming voters
+	Outgoing *Tally `json:"outgoing,omitempty"` // outgoing voters, joint phase only
+	// Repair lists the replica indices to overwrite with the leader's
+	// object, in the order to write them (see Config.Decide). Empty unless
+	// Quorate: copying a chain that is not a quorum over other replicas
+	// could destroy the only copies of committed data.
+	Repair []int `json:"repair"`
+	// Reason says why, for logs.
+	Reason string `json:"reason"`
+}
+
+// Decide judges one object: vectors holds each replica's 32-byte vector
+// and replicas the node that supplied it, in the same order; every replica
+// must be a member, each at most once. It runs kernel.Roles and decides,
+// under the configuration's rule, weights and (in a joint phase) both
+// quorum systems, whether the longest chain is a quorum.
+//
+// The repair list holds the lagging replicas of the winning chain first,
+// the farthest behind first, then the replicas outside it, each group in
+// index order; never the leader nor a replica already at its state. Every
+// write only moves a replica into the chain, so a crash after any prefix
+// of the list leaves the same leader and a chain at least as long: the
+// quorum never goes backwards. Farthest behind first matters: a lagging
+// replica may be the only one whose vector links the chain to the states
+// below it, and overwriting it first would cut the replicas there out of
+// the chain. Replicas D/C C/B B/A B/A form a chain of four; writing the
+// C/B replica first would leave D/C D/C B/A B/A, a split-brain.
+//
+// A cyclic or conflicting object is an error wrapping kernel.ErrCyclic or
+// kernel.ErrConflict, as are bad vectors.
+func (c Config) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
+	n := len(replicas)
+	if n < 1 || n > MaxMembers {
+		return Decision{}, fmt.Errorf("manager: replicas must name 1 to %d replicas, got %d", MaxMembers, n)
+	}
+	if len(vectors) != n {
+		return Decision{}, fmt.Errorf("manager: vectors has %d entries, want %d (one per replica)", len(vectors), n)
+	}
+	for i, id := range replicas {
+		if _, ok := c.Node(id); !ok {
+			return Decision{}, fmt.Errorf("manager: replicas[%d] is %q, not a member of epoch %d", i, id, c.Epoch)
+		}
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Or(cmp.Compare(replicas[a], replicas[b]), cmp.Compare(a, b)) })
+	for k := 1; k < n; k++ {
+		if i, j := order[k-1], order[k]; replicas[i] == replicas[j] {
+			return Decision{}, fmt.Errorf("manager: replicas[%d] and replicas[%d] are both %q: a node must vote once", i, j, replicas[i])
+		}
+	}
+	roles := make([]kernel.Role, n)
+	r, err := kernel.Roles(vectors, roles)
+	if err != nil {
+		return Decision{}, fmt.Errorf("manager: %w", err)
+	}
+
+	d := Decision{Epoch: c.Epoch, Result: r, Roles: roles, Leader: -1}
+	if r.Forked {
+		d.Verdict = SplitBrain
+		d.Reason = "two or more chains tie for longest: split-brain"
+		return d, nil
+	}
+	d.Leader = int(r.Leader)
+	d.LeaderNode = replicas[d.Leader]
+	var chain []NodeID
+	for i, role := range roles {
+		if role != kernel.Outside {
+			d.Chain = append(d.Chain, i)
+			chain = append(chain, replicas[i])
+		}
+	}
+	qs := c.systems()
+	d.Tally = qs[0].Tally(chain)
+	quorate := d.Tally.Quorate
+	if len(qs) > 1 {
+		out := qs[1].Tally(chain)
+		d.Outgoing = &out
+		quorate = quorate && out.Quorate
+	}
+	d.Reason = fmt.Sprintf("chain of %d (%s) holds %s of %s votes, a quorum needs %s",
+		len(chain), joinIDs(chain), qs[0].fmtVotes(d.Tally.Weight), qs[0].fmtVotes(qs[0].TotalWeight()), qs[0].fmtVotes(d.Tally.Threshold))
+	if c.Rule.Domains {
+		d.Reason += fmt.Sprintf(" and a majority in %d domains (has %d)", d.Tally.DomainsNeeded, d.Tally.Domains)
+	}
+	if d.Outgoing != nil {
+		d.Reason += fmt.Sprintf("; outgoing voters: %s of %s, needs %s",
+			qs[1].fmtVotes(d.Outgoing.Weight), qs[1].fmtVotes(qs[1].TotalWeight()), qs[1].fmtVotes(d.Outgoing.Threshold))
+	}
+	if !quorate {
+		d.Verdict = NoQuorum
+		return d, nil
+	}
+	d.Verdict = Quorate
+	d.Repair = repairOrder(vectors, roles, d.Leader)
+	return d, nil
+}
+
+// repairOrder lists the lagging replicas by distance behind the leader,
+// farthest first, then the outside ones, each in index order.
+func repairOrder(vectors [][]byte, roles []kernel.Role, leader int) []int {
+	// Walk the chain down from the leader's dependency: the replicas whose
+	// ID0 is the state one step down are behind by one, and their ID1 (one
+	// ID1 per ID0, or kernel.Roles would have refused a conflict) is the
+	// next state down. The chain ends at a state no replica holds.
+	behind := make([]int, len(vectors))
+	next := vectors[leader][kernel.IDSize:]
+	for depth := 1; depth <= len(vectors); depth++ {
+		var below []byte
+		for i, v := range vectors {
+			if roles[i] == kernel.Lagging && bytes.Equal(v[:kernel.IDSize], next) {
+				behind[i] = depth
+				below = v[kernel.IDSize:]
+			}
+		}
+		if below == nil {
+			break
+		}
+		next = below
+	}
+	repair := []int{}
+	for i, role := range roles {
+		if role == kernel.Lagging {
+			repair = append(repair, i)
+		}
+	}
+	slices.SortStableFunc(repair, func(a, b int) int { return cmp.Compare(behind[b], behind[a]) })
+	for i, role := range roles {
+		if role == kernel.Outside {
+			repair = append(repair, i)
+		}
+	}
+	return repair
+}
+
+func joinIDs(ids []NodeID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,79 @@
+package manager
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// Describe returns a table of every member for operators: a summary line,
+// then per node its state, role, weight and domain.
+func (c Config) Describe() string { return describe(c, nil) }
+
+// Describe returns Config.Describe with each node's smoothed latency and
+// centrality added from the network view.
+func (m *Manager) Describe() string {
+	cfg := m.Config()
+	view := m.NetworkView()
+	return describe(cfg, &view)
+}
+
+func describe(c Config, view *NetworkView) string {
+	var b strings.Builder
+	q := c.Quorum()
+	t := c.Tolerance()
+	fmt.Fprintf(&b, "epoch %d, %s: quorum %d of %d voters", c.Epoch, c.Rule, t.Quorum, len(q.Voters))
+	if q.Rule.Weighted {
+		fmt.Fprintf(&b, " (%s of %s votes)", votes(q.Threshold()), votes(q.TotalWeight()))
+	}
+	fmt.Fprintf(&b, "; tolerates %d failure(s)", t.Crash)
+	if t.LargestDomain != "" {
+		if t.SurvivesLargestDomainLoss {
+			fmt.Fprintf(&b, "; survives losing %s", t.LargestDomain)
+		} else {
+			fmt.Fprintf(&b, "; losing %s loses the quorum", t.LargestDomain)
+		}
+	}
+	b.WriteByte('\n')
+	if c.Outgoing != nil {
+		fmt.Fprintf(&b, "joint phase: decisions also need a quorum of the outgoing voters %s (%s)\n",
+			joinIDs(c.Outgoing.IDs()), c.Outgoing.Rule)
+	}
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprint(w, "ID\tSTATE\tROLE\tWEIGHT\tDOMAIN")
+	if view != nil {
+		fmt.Fprint(w, "\tLATENCY\tCENTRALITY")
+	}
+	fmt.Fprintln(w)
+	for _, n := range c.Nodes {
+		role := "voter"
+		switch {
+		case n.State == Left:
+			role = "leaving"
+		case n.Standby:
+			role = "standby"
+		}
+		if c.Outgoing != nil && c.Outgoing.Has(n.ID) != n.voting() {
+			if n.voting() {
+				role = "joining"
+			} else {
+				role = "leaving"
+			}
+		}
+		domain := n.Domain
+		if domain == "" {
+			domain = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%s", n.ID, n.State, role, n.Weight, domain)
+		if view != nil {
+			lat := "-"
+			if d, ok := view.Latency[n.ID]; ok {
+				lat = roundLatency(d).String()
+			}
+			fmt.Fprintf(w, "\t%s\t%.2f", lat, view.Centrality[n.ID])
+		}
+		fmt.Fprintln(w)
+	}
+	w.Flush()
+	return b.String()
+}

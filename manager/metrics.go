@@ -1,0 +1,131 @@
+package manager
+
+import (
+	"errors"
+	"expvar"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Metrics is a snapshot of what a service would export about its quorum.
+type Metrics struct {
+	Epoch   uint64 `json:"epoch"`          // the configuration in force
+	Joint   bool   `json:"joint"`          // in a joint phase
+	Members int    `json:"members"`        // voters, standbys and leaving members
+	Voters  int    `json:"voters"`         // incoming voters
+	Healthy int    `json:"healthy_voters"` // Active voters of either half
+	// Quorum is the fewest voters that form a quorum; Threshold and
+	// TotalWeight the votes a quorum needs and all votes, HealthyWeight the
+	// healthy voters' votes (milli-votes).
+	Quorum        int    `json:"quorum"`
+	Threshold     uint64 `json:"threshold"`      // milli-votes
+	TotalWeight   uint64 `json:"total_weight"`   // milli-votes
+	HealthyWeight uint64 `json:"healthy_weight"` // milli-votes
+	// Tolerance is the failure-tolerance margin (Tolerance.Crash);
+	// NearLoss is true when it is 0 or less: one more failure (or none)
+	// loses the quorum.
+	Tolerance          int               `json:"tolerance"`
+	NearLoss           bool              `json:"quorum_near_loss"`     // Tolerance <= 0
+	SurvivesDomainLoss bool              `json:"survives_domain_loss"` // any one domain may go
+	Domains            []DomainTolerance `json:"domains"`              // per failure domain
+	// Partitions counts the connected groups among the members (1: whole),
+	// PartitionRisk is Risk.Score.
+	Partitions    int     `json:"partitions"`
+	PartitionRisk float64 `json:"partition_risk"` // 0 to 1
+	// Decisions by verdict, from Manager.Decide.
+	DecisionsQuorate    uint64 `json:"decisions_quorate"`
+	DecisionsSplitBrain uint64 `json:"decisions_split_brain"` // Forked kernel results
+	DecisionsNoQuorum   uint64 `json:"decisions_no_quorum"`   // chains short of a quorum
+	// Adjustments completed, rolled back, and refused.
+	Adjustments uint64 `json:"adjustments"`
+	Rollbacks   uint64 `json:"rollbacks"` // adjustments undone after failed verification
+	Refusals    uint64 `json:"refusals"`  // adjustments refused at validation
+}
+
+// Metrics returns a snapshot of the manager's metrics.
+func (m *Manager) Metrics() Metrics {
+	m.mu.Lock()
+	cfg := m.cfg.Clone()
+	c := m.counters
+	m.mu.Unlock()
+
+	q := cfg.Quorum()
+	t := cfg.Tolerance()
+	healthy := cfg.Healthy()
+	view := m.NetworkView()
+	met := Metrics{
+		Epoch: cfg.Epoch, Joint: cfg.Joint(), Members: len(cfg.Nodes), Voters: len(q.Voters), Healthy: t.Healthy,
+		Quorum: t.Quorum, Threshold: q.Threshold(), TotalWeight: q.TotalWeight(), HealthyWeight: q.Tally(healthy).Weight,
+		Tolerance: t.Crash, NearLoss: t.Crash <= 0, SurvivesDomainLoss: t.SurvivesDomainLoss, Domains: t.Domains,
+		Partitions: len(view.Partitions), PartitionRisk: view.Risk.Score,
+		DecisionsQuorate: c.decisions[Quorate], DecisionsSplitBrain: c.decisions[SplitBrain], DecisionsNoQuorum: c.decisions[NoQuorum],
+		Adjustments: c.adjustments, Rollbacks: c.rollbacks, Refusals: c.refused,
+	}
+	return met
+}
+
+// ExpvarName is the one expvar variable under which Publish exports every
+// published manager's Metrics, as a JSON object keyed by the name given
+// to Publish.
+const ExpvarName = "lockstep_quorum_manager"
+
+var published struct {
+	once sync.Once
+	mu   sync.Mutex
+	by   map[string]*Manager
+}
+
+// Publish exports the manager's Metrics through expvar under name (inside
+// the ExpvarName variable), so several managers can publish side by side.
+// It never panics: publishing a second manager under a name in use is an
+// error, publishing the same one again is a no-op. Unpublish frees the name.
+func (m *Manager) Publish(name string) error {
+	if name == "" {
+		return errors.New("manager: Publish needs a name")
+	}
+	published.once.Do(func() {
+		published.by = map[string]*Manager{}
+		if expvar.Get(ExpvarName) == nil {
+			expvar.Publish(ExpvarName, expvar.Func(publishedMetrics))
+		}
+	})
+	published.mu.Lock()
+	defer published.mu.Unlock()
+	if other, ok := published.by[name]; ok && other != m {
+		return fmt.Errorf("manager: metrics name %q is already published by another manager", name)
+	}
+	published.by[name] = m
+	return nil
+}
+
+// Unpublish stops exporting the manager's metrics under every name it
+// published.
+func (m *Manager) Unpublish() {
+	published.mu.Lock()
+	defer published.mu.Unlock()
+	for name, other := range published.by {
+		if other == m {
+			delete(published.by, name)
+		}
+	}
+}
+
+func publishedMetrics() any {
+	published.mu.Lock()
+	names := make([]string, 0, len(published.by))
+	for name := range published.by {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	ms := make([]*Manager, len(names))
+	for i, name := range names {
+		ms[i] = published.by[name]
+	}
+	published.mu.Unlock()
+	out := make(map[string]Metrics, len(names))
+	for i, name := range names {
+		out[name] = ms[i].Metrics()
+	}
+	return out
+}

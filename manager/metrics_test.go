@@ -1,0 +1,122 @@
+package manager
+
+import (
+	"encoding/json"
+	"expvar"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/lockstep/quorum/internal/suite"
+)
+
+func TestMetrics(t *testing.T) {
+	m := newManager(t, Rule{Weighted: true}, "a:2000@r1 b@r1 c@r2 d@r2 e:500@r3 s@r3*")
+	mesh(t, m, map[NodeID]int{"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "s": 1}, func(x, y NodeID) bool { return x == "e" || y == "e" })
+	m.Fail("e")
+	m.Suspect("d")
+	for _, v := range [][2]string{
+		{"B/A B/A B/A X/Y P/Q", "a b c d e"}, // a b c: 4 of 5.5 votes
+		{"B/A C/A X/Y P/Q R/S", "a b c d e"}, // all tie
+		{"B/A B/A X/Y P/Q R/S", "e d c b a"}, // e d: 1.5 votes
+	} {
+		if _, err := m.Decide(suite.Letters(v[0]), ids(v[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Decide(suite.Letters("A/A"), ids("a")); err == nil {
+		t.Fatal("a cyclic object decided")
+	}
+	m.Adjust(0, Proposal{Voters: []Vote{{ID: "a"}}}, nil) // refused
+	got := m.Metrics()
+	// Total 5.5 votes, threshold 2.751; healthy a b c hold 4.000, and
+	// losing the heaviest, a (2.0), would leave 2.000: no margin.
+	want := Metrics{
+		Epoch: 3, Members: 6, Voters: 5, Healthy: 3, Quorum: 2, Threshold: 2751, TotalWeight: 5500, HealthyWeight: 4000,
+		Tolerance: 0, NearLoss: true, SurvivesDomainLoss: false, Partitions: 2, PartitionRisk: 1,
+		DecisionsQuorate: 1, DecisionsSplitBrain: 1, DecisionsNoQuorum: 1, Refusals: 1,
+	}
+	got.Domains = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("metrics\n got %+v\nwant %+v", got, want)
+	}
+	doms := m.Metrics().Domains
+	if len(doms) != 3 || doms[0].Domain != "r1" || doms[0].SurvivesLoss || doms[0].Weight != 3000 ||
+		!doms[2].SurvivesLoss || doms[2].Margin != 0 || doms[2].Healthy != 0 {
+		t.Fatalf("domains %+v", doms)
+	}
+	m.Recover("d")
+	if met := m.Metrics(); met.Tolerance != 1 || met.NearLoss || met.HealthyWeight != 5000 {
+		t.Fatalf("after d recovers: %+v", met)
+	}
+}
+
+// expvar: several managers side by side, no panic on a name reused, and
+// every published manager's metrics under one variable.
+func TestPublish(t *testing.T) {
+	m1 := newManager(t, Rule{}, "a b c")
+	m2 := newManager(t, Rule{}, "x y z w")
+	t.Cleanup(m1.Unpublish)
+	t.Cleanup(m2.Unpublish)
+	if err := m1.Publish("shard-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m1.Publish("shard-1"); err != nil {
+		t.Fatalf("publishing again: %v", err)
+	}
+	if err := m2.Publish("shard-1"); err == nil || !strings.Contains(err.Error(), "already published") {
+		t.Fatalf("a second manager under a taken name: %v", err)
+	}
+	if err := m2.Publish("shard-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Publish(""); err == nil {
+		t.Fatal("empty name accepted")
+	}
+	m2.Fail("x")
+	v := expvar.Get(ExpvarName)
+	if v == nil {
+		t.Fatal("nothing published")
+	}
+	var out map[string]Metrics
+	if err := json.Unmarshal([]byte(v.String()), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 || out["shard-1"].Voters != 3 || out["shard-2"].Voters != 4 || out["shard-2"].Healthy != 3 {
+		t.Fatalf("published %+v", out)
+	}
+	m1.Unpublish()
+	if err := m2.Publish("shard-1"); err != nil {
+		t.Fatalf("a freed name: %v", err)
+	}
+	json.Unmarshal([]byte(v.String()), &out)
+	if _, ok := out["shard-1"]; !ok || out["shard-1"].Voters != 4 {
+		t.Fatalf("after republishing %+v", out)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	m := newManager(t, Rule{MinVoters: 3}, "a@rack1 b@rack1 c@rack2 d e s@rack2*")
+	mesh(t, m, map[NodeID]int{"a": 1, "b": 2, "c": 3, "d": 400, "e": 3}, nil)
+	m.Fail("b")
+	if a := m.Reconfigure(Proposal{Rule: Rule{MinVoters: 3}, Voters: []Vote{{ID: "a"}, {ID: "c"}, {ID: "d"}, {ID: "e"}, {ID: "s"}}}); a.Status != OK || !a.Joint {
+		t.Fatal(a)
+	}
+	// Joint: incoming a c d e s tolerate 2, outgoing a b c d e (b failed) 1.
+	want := `epoch 3, crash majority, min 3 voters: quorum 3 of 5 voters; tolerates 1 failure(s); survives losing rack2
+joint phase: decisions also need a quorum of the outgoing voters a b c d e (crash majority, min 3 voters)
+ID  STATE   ROLE     WEIGHT  DOMAIN  LATENCY  CENTRALITY
+a   active  voter    1.000   rack1   4ms      0.80
+b   failed  leaving  1.000   rack1   5ms      0.80
+c   active  voter    1.000   rack2   5ms      0.80
+d   active  voter    1.000   -       402ms    0.80
+e   active  voter    1.000   -       5ms      0.80
+s   active  joining  1.000   rack2   -        0.00
+`
+	if got := m.Describe(); got != want {
+		t.Fatalf("Describe:\n%s\nwant:\n%s", got, want)
+	}
+	if got := m.Config().Describe(); !strings.Contains(got, "ID  STATE   ROLE     WEIGHT  DOMAIN\n") || strings.Contains(got, "LATENCY") {
+		t.Fatalf("Config.Describe:\n%s", got)
+	}
+}
