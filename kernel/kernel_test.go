@@ -108,8 +108,8 @@ func BenchmarkCalculate(b *testing.B) {
 			build func(*rand.Rand, int, int, int) [][]byte
 		}{{"FAST", workload.Fast}, {"FASTcopies", workload.FastCopies}, {"SLOW", workload.Slow}} {
 			for _, n := range []int{1, 2, 4, 8, 16, 32, 64, 128, 255} {
-				sources := wl.build(rng, n, objects, objectSize)
 				b.Run(fmt.Sprintf("%s/%s/replicas=%d", name, wl.name, n), func(b *testing.B) {
+					sources := wl.build(rng, n, objects, objectSize)
 					b.SetBytes(int64(n * objects * objectSize))
 					for b.Loop() {
 						if err := kernel.CalculateWith(name, sources, 0, objectSize, results, target); err != nil {
@@ -130,11 +130,11 @@ func BenchmarkCalculateParallel(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 3))
 	for _, objectSize := range []int{32, 4096} {
 		objects := replicaSize / objectSize
-		sources := workload.FastCopies(rng, 3, objects, objectSize)
-		results := make([]kernel.Result, objects)
-		target := make([]byte, replicaSize)
 		for _, workers := range []int{1, 2} {
 			b.Run(fmt.Sprintf("objectSize=%d/workers=%d", objectSize, workers), func(b *testing.B) {
+				sources := workload.FastCopies(rng, 3, objects, objectSize)
+				results := make([]kernel.Result, objects)
+				target := make([]byte, replicaSize)
 				b.SetBytes(3 * replicaSize)
 				for b.Loop() {
 					if err := kernel.CalculateParallel(sources, 0, objectSize, results, target, workers); err != nil {

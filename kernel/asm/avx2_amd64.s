@@ -91,9 +91,27 @@ agreed:
 
 second:
 	// Phase 2: b = replica r's vector, na = r. Counting starts at r, so b counts itself.
-	VMOVDQU  (DI)(CX*1), Y1
-	MOVQ     SI, R10
-	MOVQ     SI, R9
+	VMOVDQU (DI)(CX*1), Y1
+	MOVQ    SI, R10
+	MOVQ    SI, R9
+
+	// Most objects that leave the fast path do so because replica ib+1 is a
+	// third vector (every replica on its own state): catch that before counting.
+	LEAQ      1(SI), R13
+	CMPQ      R13, BX
+	JE        counting
+	MOVQ      8(AX)(SI*8), DI
+	VMOVDQU   (DI)(CX*1), Y4
+	VPCMPEQB  Y4, Y0, Y5
+	VPMOVMSKB Y5, R8
+	CMPL      R8, $0xffffffff
+	JE        counting
+	VPCMPEQB  Y4, Y1, Y5
+	VPMOVMSKB Y5, R8
+	CMPL      R8, $0xffffffff
+	JNE       slow
+
+counting:
 	VPXOR    Y2, Y2, Y2
 	VPXOR    Y10, Y10, Y10
 	XORQ     R8, R8

@@ -111,6 +111,33 @@ second:
 	VLD1	(R6), [V2.B16, V3.B16]
 	MOVD	R5, R8
 	MOVD	R5, R7
+	// Most objects that leave the fast path do so because replica ib+1 is a
+	// third vector (every replica on its own state): catch that before counting.
+	ADD	$1, R5, R17
+	CMP	R1, R17
+	BEQ	counting
+	ADD	$1, R5, R17
+	MOVD	(R0)(R17<<3), R6
+	ADD	R2, R6, R6
+	VLD1	(R6), [V16.B16, V17.B16]
+	VCMEQ	V0.B16, V16.B16, V18.B16
+	VCMEQ	V1.B16, V17.B16, V19.B16
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	counting
+	VCMEQ	V2.B16, V16.B16, V18.B16
+	VCMEQ	V3.B16, V17.B16, V19.B16
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	slow
+
+counting:
 	VEOR	V4.B16, V4.B16, V4.B16
 	VEOR	V5.B16, V5.B16, V5.B16
 	SUB	$2, R1, R10
