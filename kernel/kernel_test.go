@@ -106,7 +106,7 @@ func BenchmarkCalculate(b *testing.B) {
 		for _, wl := range []struct {
 			name  string
 			build func(*rand.Rand, int, int, int) [][]byte
-		}{{"FAST", workload.Fast}, {"FASTcopies", workload.FastCopies}, {"SLOW", workload.Slow}} {
+		}{{"FAST", workload.Fast}, {"FASTcopies", workload.FastCopies}, {"AGREE", workload.Agree}, {"SLOW", workload.Slow}} {
 			for _, n := range []int{1, 2, 4, 8, 16, 32, 64, 128, 255} {
 				b.Run(fmt.Sprintf("%s/%s/replicas=%d", name, wl.name, n), func(b *testing.B) {
 					sources := wl.build(rng, n, objects, objectSize)

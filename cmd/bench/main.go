@@ -44,6 +44,7 @@ var errReported = errors.New("usage error")
 var workloads = map[string]func(rng *rand.Rand, n, objects, objectSize int) [][]byte{
 	"fast":       workload.Fast,
 	"fastcopies": workload.FastCopies,
+	"agree":      workload.Agree,
 	"slow":       workload.Slow,
 }
 
@@ -145,7 +146,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	replicas := fs.String("replicas", "1,2,4,8,16,32,64,128,255", "comma list of replica counts, 1 to 255")
 	objects := fs.Int("objects", 1000, "objects per replica")
 	objectSize := fs.Int("object-size", 32, "bytes per object, at least 32; the vector is at offset 0")
-	wls := fs.String("workload", "fast,slow", "comma list of fast, slow, fastcopies (fast with a buffer per replica instead of two shared ones)")
+	wls := fs.String("workload", "fast,slow", "comma list of fast, slow, fastcopies (fast with a buffer per replica instead of two shared ones), agree (every replica the same, each in its own buffer)")
 	parallel := fs.Int("parallel", 0, "also time CalculateParallel with this many workers (on "+kernel.Implementation()+"; batches under 1024 objects per worker run on one goroutine)")
 	cfg := config{}
 	fs.IntVar(&cfg.reps, "count", 7, "timed repetitions; the median is printed")
@@ -198,7 +199,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	for _, w := range strings.Split(*wls, ",") {
 		w = strings.TrimSpace(w)
 		if workloads[w] == nil {
-			return cfg, fmt.Errorf("-workload: unknown workload %q (want fast, slow or fastcopies)", w)
+			return cfg, fmt.Errorf("-workload: unknown workload %q (want fast, slow, fastcopies or agree)", w)
 		}
 		if !slices.Contains(cfg.workloads, w) {
 			cfg.workloads = append(cfg.workloads, w)

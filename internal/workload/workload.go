@@ -56,3 +56,14 @@ func Random(rng *rand.Rand, size int) []byte {
 	}
 	return b
 }
+
+// Agree is the common case in production: every replica holds the same
+// objects (one random buffer, copied into n distinct buffers).
+func Agree(rng *rand.Rand, n, objects, objectSize int) [][]byte {
+	one := Random(rng, objects*objectSize)
+	sources := make([][]byte, n)
+	for i := range sources {
+		sources[i] = append([]byte(nil), one...)
+	}
+	return sources
+}
