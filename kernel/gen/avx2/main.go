@@ -119,9 +119,7 @@ func main() {
 	CMPQ(r, n)
 	JE(LabelRef("agreed"))
 	loadPtr(0)
-	VPCMPEQB(vec(p), a, y[0])
-	VPMOVMSKB(y[0], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
+	sameVector(vec(p), a, y[0])
 	JNE(LabelRef("second"))
 	INCQ(r)
 	JMP(LabelRef("scan1"))
@@ -151,13 +149,9 @@ func main() {
 	JE(LabelRef("counting"))
 	MOVQ(Mem{Base: ptrs, Index: r, Scale: 8, Disp: 8}, p)
 	VMOVDQU(vec(p), y[0])
-	VPCMPEQB(y[0], a, y[1])
-	VPMOVMSKB(y[1], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
+	sameVector(y[0], a, y[1])
 	JE(LabelRef("counting"))
-	VPCMPEQB(y[0], b, y[1])
-	VPMOVMSKB(y[1], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
+	sameVector(y[0], b, y[1])
 	JNE(LabelRef("slow"))
 	Label("counting")
 	VPXOR(laneB, laneB, laneB)
@@ -285,6 +279,13 @@ func main() {
 	RET()
 
 	Generate()
+}
+
+// sameVector sets ZF iff the 32 bytes at x equal vector v, using t.
+func sameVector(x Op, v, t VecPhysical) {
+	VPCMPEQB(x, v, t)
+	VPMOVMSKB(t, mask.As32())
+	CMPL(mask.As32(), U32(0xffffffff))
 }
 
 // countReplica adds one replica's vector v to the counts: na += (v == a),

@@ -91,6 +91,15 @@ func allOnes(x int) {
 	op("CMN", "$1", t0)
 }
 
+// sameVector sets flags EQ iff the vector in temporaries x, x+1 equals the
+// one in registers id0, id1; it uses temporaries t, t+1.
+func sameVector(x int, id0, id1 string, t int) {
+	op("VCMEQ", id0+".B16", v(x, "B16"), v(t, "B16"))
+	op("VCMEQ", id1+".B16", v(x+1, "B16"), v(t+1, "B16"))
+	op("VAND", v(t+1, "B16"), v(t, "B16"), v(t, "B16"))
+	allOnes(t)
+}
+
 // sameID sets flags EQ iff the 16-byte IDs in x and y are equal.
 func sameID(x, y string) {
 	op("VCMEQ", x+".D2", y+".D2", v(16, "D2"))
@@ -157,10 +166,7 @@ func main() {
 	op("CMP", n, r)
 	op("BEQ", "agreed")
 	loadVector(0, 16)
-	op("VCMEQ", v(0, "B16"), v(16, "B16"), v(16, "B16"))
-	op("VCMEQ", v(1, "B16"), v(17, "B16"), v(17, "B16"))
-	op("VAND", v(17, "B16"), v(16, "B16"), v(16, "B16"))
-	allOnes(16)
+	sameVector(16, a0, a1, 18)
 	op("BNE", "second")
 	op("ADD", "$1", r, r)
 	op("B", "scan1")
@@ -185,15 +191,9 @@ func main() {
 	op("CMP", n, t2)
 	op("BEQ", "counting")
 	loadVector(1, 16)
-	op("VCMEQ", v(0, "B16"), v(16, "B16"), v(18, "B16"))
-	op("VCMEQ", v(1, "B16"), v(17, "B16"), v(19, "B16"))
-	op("VAND", v(19, "B16"), v(18, "B16"), v(18, "B16"))
-	allOnes(18)
+	sameVector(16, a0, a1, 18)
 	op("BEQ", "counting")
-	op("VCMEQ", v(2, "B16"), v(16, "B16"), v(18, "B16"))
-	op("VCMEQ", v(3, "B16"), v(17, "B16"), v(19, "B16"))
-	op("VAND", v(19, "B16"), v(18, "B16"), v(18, "B16"))
-	allOnes(18)
+	sameVector(16, b0, b1, 18)
 	op("BNE", "slow")
 	label("counting")
 	op("VEOR", v(4, "B16"), v(4, "B16"), v(4, "B16"))
