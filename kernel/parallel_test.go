@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/lockstep/quorum/internal/suite"
@@ -55,5 +56,39 @@ func TestCalculateParallelArguments(t *testing.T) {
 	err := kernel.CalculateParallel([][]byte{make([]byte, 64)}, 0, 31, make([]kernel.Result, 2), nil, 2)
 	if err == nil {
 		t.Fatal("objectSize 31 accepted")
+	}
+}
+
+// Calculate is safe for concurrent use: goroutines sharing sources (and the
+// slow path's pool) get the answers one goroutine gets. Run under -race.
+func TestConcurrentCalculate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(suite.Seed(t), 9))
+	sources := testvectors.Batch(rng, 7, 400, 40, 3)
+	want := make([]kernel.Result, 400)
+	if err := kernel.Calculate(sources, 3, 40, want, nil); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			got := make([]kernel.Result, 400)
+			target := make([]byte, 400*40)
+			for range suite.Rounds(20) {
+				if err := kernel.Calculate(sources, 3, 40, got, target); err != nil {
+					errs <- err
+					return
+				}
+				if !slices.Equal(got, want) {
+					errs <- errors.New("results differ from a lone goroutine's")
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
