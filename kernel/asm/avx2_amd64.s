@@ -166,10 +166,12 @@ counted:
 	VPADDQ Y10, Y2, Y2
 
 	// nb = n - na. Every non-a replica is b iff each lane of b was matched
-	// nb times, plus na times where a and b share the lane.
+	// nb times, plus (na-ib) times where a and b share the lane.
 	MOVQ         BX, R12
 	SUBQ         R9, R12
-	MOVQ         R9, X4
+	MOVQ         R9, R13
+	SUBQ         R10, R13
+	MOVQ         R13, X4
 	VPBROADCASTQ X4, Y4
 	VPCMPEQQ     Y0, Y1, Y5
 	VPAND        Y5, Y4, Y4

@@ -5,10 +5,13 @@
 #include "textflag.h"
 
 // func fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
+//
 // Registers: R0 ptrs, R1 n, R2 offset of the object's vector, R3 object, R4 to,
-// R5 replica, R6 replica pointer, R7 na, R8 ib, R9 result, R10 loop limit then nb,
-// R11 R12 R17 scratch, R13 results, R14 target, R15 objectSize, R16 leader;
-// V0 V1 a, V2 V3 b, V4 V5 lane counts of b, V6 V7 zero, V16-V31 scratch.
+// R5 address of the next replica's pointer, R6 na, R7 ib, R8 nb, R9 result,
+// R10 leader, R11 R12 scratch, R13 results, R14 target, R15 objectSize,
+// R19 end of ptrs, R20 R21 the same less eight and four replicas,
+// R22-R25 replica vector addresses (R8 R9 R11 R12 R22-R25 lane moves while counting);
+// V0 V1 a, V2 V3 b, V4 V5 lane counts of b, V6-V9 zero, V16-V31 replicas and compares.
 TEXT ·fast(SB), NOSPLIT, $0-72
 	MOVD	ptrs+0(FP), R0
 	MOVD	n+8(FP), R1
@@ -19,78 +22,101 @@ TEXT ·fast(SB), NOSPLIT, $0-72
 	MOVD	results+48(FP), R13
 	MOVD	target+56(FP), R14
 	MADD	R15, R2, R3, R2
+	ADD	R1<<3, R0, R19
+	SUB	$64, R19, R20
+	SUB	$32, R19, R21
 	VEOR	V6.B16, V6.B16, V6.B16
 	VEOR	V7.B16, V7.B16, V7.B16
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
 
 object:
 	CMP	R4, R3
 	BGE	done
 	// a = replica 0's vector
-	MOVD	(R0), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V0.B16, V1.B16]
-	MOVD	$1, R5
-	// Phase 1: skip replicas equal to a, four at a time while four remain.
-	SUB	$4, R1, R10
+	MOVD	(R0), R11
+	ADD	R2, R11, R11
+	VLD1	(R11), [V0.B16, V1.B16]
+	ADD	$8, R0, R5
+	// Phase 1: skip replicas equal to a, eight at a time while eight remain.
 
-scan4:
-	CMP	R10, R5
-	BGT	scan1
-	ADD	$0, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V16.B16, V17.B16]
-	VCMEQ	V0.B16, V16.B16, V16.B16
-	VCMEQ	V1.B16, V17.B16, V17.B16
+scan8:
+	CMP	R20, R5
+	BHI	scan1
+	LDP	(R5), (R22, R23)
+	LDP	16(R5), (R24, R25)
+	ADD	R2, R22, R22
+	ADD	R2, R23, R23
+	ADD	R2, R24, R24
+	ADD	R2, R25, R25
+	VLD1	(R22), [V16.B16, V17.B16]
+	VLD1	(R23), [V18.B16, V19.B16]
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD1	(R25), [V22.B16, V23.B16]
+	VCMEQ	V0.D2, V16.D2, V16.D2
+	VCMEQ	V1.D2, V17.D2, V17.D2
+	VCMEQ	V0.D2, V18.D2, V18.D2
+	VCMEQ	V1.D2, V19.D2, V19.D2
+	VCMEQ	V0.D2, V20.D2, V20.D2
+	VCMEQ	V1.D2, V21.D2, V21.D2
+	VCMEQ	V0.D2, V22.D2, V22.D2
+	VCMEQ	V1.D2, V23.D2, V23.D2
 	VAND	V17.B16, V16.B16, V16.B16
-	ADD	$1, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V18.B16, V19.B16]
-	VCMEQ	V0.B16, V18.B16, V18.B16
-	VCMEQ	V1.B16, V19.B16, V19.B16
 	VAND	V19.B16, V18.B16, V18.B16
-	ADD	$2, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V20.B16, V21.B16]
-	VCMEQ	V0.B16, V20.B16, V20.B16
-	VCMEQ	V1.B16, V21.B16, V21.B16
 	VAND	V21.B16, V20.B16, V20.B16
-	ADD	$3, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V22.B16, V23.B16]
-	VCMEQ	V0.B16, V22.B16, V22.B16
-	VCMEQ	V1.B16, V23.B16, V23.B16
 	VAND	V23.B16, V22.B16, V22.B16
+	LDP	32(R5), (R22, R23)
+	LDP	48(R5), (R24, R25)
+	ADD	R2, R22, R22
+	ADD	R2, R23, R23
+	ADD	R2, R24, R24
+	ADD	R2, R25, R25
+	VLD1	(R22), [V24.B16, V25.B16]
+	VLD1	(R23), [V26.B16, V27.B16]
+	VLD1	(R24), [V28.B16, V29.B16]
+	VLD1	(R25), [V30.B16, V31.B16]
+	VCMEQ	V0.D2, V24.D2, V24.D2
+	VCMEQ	V1.D2, V25.D2, V25.D2
+	VCMEQ	V0.D2, V26.D2, V26.D2
+	VCMEQ	V1.D2, V27.D2, V27.D2
+	VCMEQ	V0.D2, V28.D2, V28.D2
+	VCMEQ	V1.D2, V29.D2, V29.D2
+	VCMEQ	V0.D2, V30.D2, V30.D2
+	VCMEQ	V1.D2, V31.D2, V31.D2
+	VAND	V25.B16, V24.B16, V24.B16
+	VAND	V27.B16, V26.B16, V26.B16
+	VAND	V29.B16, V28.B16, V28.B16
+	VAND	V31.B16, V30.B16, V30.B16
 	VAND	V18.B16, V16.B16, V16.B16
 	VAND	V22.B16, V20.B16, V20.B16
+	VAND	V26.B16, V24.B16, V24.B16
+	VAND	V30.B16, V28.B16, V28.B16
 	VAND	V20.B16, V16.B16, V16.B16
+	VAND	V28.B16, V24.B16, V24.B16
+	VAND	V24.B16, V16.B16, V16.B16
 	VMOV	V16.D[0], R11
 	VMOV	V16.D[1], R12
 	AND	R12, R11, R11
 	CMN	$1, R11
 	BNE	scan1
-	ADD	$4, R5, R5
-	B	scan4
+	ADD	$64, R5, R5
+	B	scan8
 
 scan1:
-	CMP	R1, R5
+	CMP	R19, R5
 	BEQ	agreed
-	ADD	$0, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V16.B16, V17.B16]
-	VCMEQ	V0.B16, V16.B16, V18.B16
-	VCMEQ	V1.B16, V17.B16, V19.B16
+	MOVD	(R5), R22
+	ADD	R2, R22, R22
+	VLD1	(R22), [V16.B16, V17.B16]
+	VCMEQ	V0.D2, V16.D2, V18.D2
+	VCMEQ	V1.D2, V17.D2, V19.D2
 	VAND	V19.B16, V18.B16, V18.B16
 	VMOV	V18.D[0], R11
 	VMOV	V18.D[1], R12
 	AND	R12, R11, R11
 	CMN	$1, R11
 	BNE	second
-	ADD	$1, R5, R5
+	ADD	$8, R5, R5
 	B	scan1
 
 agreed:
@@ -103,33 +129,35 @@ agreed:
 	BEQ	slow
 	// leader 0, length n
 	LSL	$8, R1, R9
-	MOVD	$0, R16
+	MOVD	$0, R10
 	B	write
 
 second:
-	// Phase 2: b = replica r's vector, na = r. Counting starts at r, so b counts itself.
-	VLD1	(R6), [V2.B16, V3.B16]
-	MOVD	R5, R8
-	MOVD	R5, R7
+	// Phase 2: b = this replica's vector (V16, V17), ib = na = its index.
+	// Counting starts at ib, so b counts itself.
+	VMOV	V16.B16, V2.B16
+	VMOV	V17.B16, V3.B16
+	SUB	R0, R5, R7
+	LSR	$3, R7, R7
+	MOVD	R7, R6
 	// Most objects that leave the fast path do so because replica ib+1 is a
 	// third vector (every replica on its own state): catch that before counting.
-	ADD	$1, R5, R17
-	CMP	R1, R17
+	ADD	$8, R5, R11
+	CMP	R19, R11
 	BEQ	counting
-	ADD	$1, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V16.B16, V17.B16]
-	VCMEQ	V0.B16, V16.B16, V18.B16
-	VCMEQ	V1.B16, V17.B16, V19.B16
+	MOVD	8(R5), R22
+	ADD	R2, R22, R22
+	VLD1	(R22), [V16.B16, V17.B16]
+	VCMEQ	V0.D2, V16.D2, V18.D2
+	VCMEQ	V1.D2, V17.D2, V19.D2
 	VAND	V19.B16, V18.B16, V18.B16
 	VMOV	V18.D[0], R11
 	VMOV	V18.D[1], R12
 	AND	R12, R11, R11
 	CMN	$1, R11
 	BEQ	counting
-	VCMEQ	V2.B16, V16.B16, V18.B16
-	VCMEQ	V3.B16, V17.B16, V19.B16
+	VCMEQ	V2.D2, V16.D2, V18.D2
+	VCMEQ	V3.D2, V17.D2, V19.D2
 	VAND	V19.B16, V18.B16, V18.B16
 	VMOV	V18.D[0], R11
 	VMOV	V18.D[1], R12
@@ -140,71 +168,97 @@ second:
 counting:
 	VEOR	V4.B16, V4.B16, V4.B16
 	VEOR	V5.B16, V5.B16, V5.B16
-	SUB	$2, R1, R10
+	// Four at a time while four remain: the stages of the four replicas
+	// interleave, so an in-order core need not wait on each result.
 
-count2:
-	CMP	R10, R5
-	BGT	count1
-	ADD	$0, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V16.B16, V17.B16]
+count4:
+	CMP	R21, R5
+	BHI	count1
+	LDP	(R5), (R22, R23)
+	LDP	16(R5), (R24, R25)
+	ADD	R2, R22, R22
+	ADD	R2, R23, R23
+	ADD	R2, R24, R24
+	ADD	R2, R25, R25
+	VLD1	(R22), [V16.B16, V17.B16]
+	VLD1	(R23), [V20.B16, V21.B16]
+	VLD1	(R24), [V24.B16, V25.B16]
+	VLD1	(R25), [V28.B16, V29.B16]
 	VCMEQ	V0.D2, V16.D2, V18.D2
 	VCMEQ	V1.D2, V17.D2, V19.D2
-	VAND	V19.B16, V18.B16, V18.B16
-	VMOV	V18.D[0], R11
-	VMOV	V18.D[1], R12
-	AND	R12, R11, R11
-	SUB	R11, R7, R7
-	VCMEQ	V2.D2, V16.D2, V20.D2
-	VCMEQ	V3.D2, V17.D2, V21.D2
-	VSUB	V20.D2, V4.D2, V4.D2
-	VSUB	V21.D2, V5.D2, V5.D2
-	ADD	$1, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V24.B16, V25.B16]
+	VCMEQ	V0.D2, V20.D2, V22.D2
+	VCMEQ	V1.D2, V21.D2, V23.D2
 	VCMEQ	V0.D2, V24.D2, V26.D2
 	VCMEQ	V1.D2, V25.D2, V27.D2
-	VAND	V27.B16, V26.B16, V26.B16
-	VMOV	V26.D[0], R11
-	VMOV	V26.D[1], R12
-	AND	R12, R11, R11
-	SUB	R11, R7, R7
-	VCMEQ	V2.D2, V24.D2, V28.D2
-	VCMEQ	V3.D2, V25.D2, V29.D2
-	VSUB	V28.D2, V4.D2, V4.D2
-	VSUB	V29.D2, V5.D2, V5.D2
-	ADD	$2, R5, R5
-	B	count2
-
-count1:
-	CMP	R1, R5
-	BEQ	counted
-	ADD	$0, R5, R17
-	MOVD	(R0)(R17<<3), R6
-	ADD	R2, R6, R6
-	VLD1	(R6), [V16.B16, V17.B16]
-	VCMEQ	V0.D2, V16.D2, V18.D2
-	VCMEQ	V1.D2, V17.D2, V19.D2
+	VCMEQ	V0.D2, V28.D2, V30.D2
+	VCMEQ	V1.D2, V29.D2, V31.D2
+	VCMEQ	V2.D2, V16.D2, V16.D2
+	VCMEQ	V3.D2, V17.D2, V17.D2
+	VCMEQ	V2.D2, V20.D2, V20.D2
+	VCMEQ	V3.D2, V21.D2, V21.D2
+	VCMEQ	V2.D2, V24.D2, V24.D2
+	VCMEQ	V3.D2, V25.D2, V25.D2
+	VCMEQ	V2.D2, V28.D2, V28.D2
+	VCMEQ	V3.D2, V29.D2, V29.D2
 	VAND	V19.B16, V18.B16, V18.B16
-	VMOV	V18.D[0], R11
-	VMOV	V18.D[1], R12
-	AND	R12, R11, R11
-	SUB	R11, R7, R7
-	VCMEQ	V2.D2, V16.D2, V20.D2
-	VCMEQ	V3.D2, V17.D2, V21.D2
+	VAND	V23.B16, V22.B16, V22.B16
+	VAND	V27.B16, V26.B16, V26.B16
+	VAND	V31.B16, V30.B16, V30.B16
+	VSUB	V16.D2, V4.D2, V4.D2
+	VSUB	V17.D2, V5.D2, V5.D2
 	VSUB	V20.D2, V4.D2, V4.D2
 	VSUB	V21.D2, V5.D2, V5.D2
-	ADD	$1, R5, R5
+	VSUB	V24.D2, V4.D2, V4.D2
+	VSUB	V25.D2, V5.D2, V5.D2
+	VSUB	V28.D2, V4.D2, V4.D2
+	VSUB	V29.D2, V5.D2, V5.D2
+	VMOV	V18.D[0], R22
+	VMOV	V18.D[1], R8
+	VMOV	V22.D[0], R23
+	VMOV	V22.D[1], R9
+	VMOV	V26.D[0], R24
+	VMOV	V26.D[1], R11
+	VMOV	V30.D[0], R25
+	VMOV	V30.D[1], R12
+	AND	R8, R22, R22
+	AND	R9, R23, R23
+	AND	R11, R24, R24
+	AND	R12, R25, R25
+	ADD	R23, R22, R22
+	ADD	R25, R24, R24
+	ADD	R24, R22, R22
+	SUB	R22, R6, R6
+	ADD	$32, R5, R5
+	B	count4
+
+count1:
+	CMP	R19, R5
+	BEQ	counted
+	MOVD	(R5), R22
+	ADD	R2, R22, R22
+	VLD1	(R22), [V16.B16, V17.B16]
+	VCMEQ	V0.D2, V16.D2, V18.D2
+	VCMEQ	V1.D2, V17.D2, V19.D2
+	VCMEQ	V2.D2, V16.D2, V16.D2
+	VCMEQ	V3.D2, V17.D2, V17.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VSUB	V16.D2, V4.D2, V4.D2
+	VSUB	V17.D2, V5.D2, V5.D2
+	VMOV	V18.D[0], R22
+	VMOV	V18.D[1], R8
+	AND	R8, R22, R22
+	SUB	R22, R6, R6
+	ADD	$8, R5, R5
 	B	count1
 
 counted:
 	// nb = n - na. Every non-a replica is b iff each lane of b was matched
-	// nb times, plus na times where a and b share the lane.
-	SUB	R7, R1, R10
-	VDUP	R7, V16.D2
-	VDUP	R10, V17.D2
+	// nb times, plus na-ib times (the a's counted from ib on) where a and b
+	// share the lane.
+	SUB	R6, R1, R8
+	SUB	R7, R6, R11
+	VDUP	R11, V16.D2
+	VDUP	R8, V17.D2
 	VCMEQ	V0.D2, V2.D2, V18.D2
 	VAND	V16.B16, V18.B16, V18.B16
 	VADD	V17.D2, V18.D2, V18.D2
@@ -243,87 +297,99 @@ counted:
 	VMOV	V16.D[1], R12
 	AND	R12, R11, R11
 	CMN	$1, R11
-	CSET	EQ, R17
+	CSET	EQ, R10
 	VCMEQ	V1.D2, V2.D2, V16.D2
 	VMOV	V16.D[0], R11
 	VMOV	V16.D[1], R12
 	AND	R12, R11, R11
 	CMN	$1, R11
 	BNE	notAOnB
-	CBNZ	R17, slow
+	CBNZ	R10, slow
 	// a was built on b: leader 0, length n, repair nb
-	LSL	$16, R10, R9
+	LSL	$16, R8, R9
 	ORR	R1<<8, R9, R9
-	MOVD	$0, R16
 	B	write
 
 notAOnB:
-	CBZ	R17, unrelated
+	CBZ	R10, unrelated
 	// b was built on a: leader ib, length n, repair na
-	LSL	$16, R7, R9
+	LSL	$16, R6, R9
 	ORR	R1<<8, R9, R9
-	ORR	R8, R9, R9
-	MOVD	R8, R16
+	ORR	R7, R9, R9
+	MOVD	R7, R10
 	B	write
 
 unrelated:
 	// Unrelated: the larger group wins; equal groups are split-brain.
-	CMP	R10, R7
+	CMP	R8, R6
 	BHI	aWins
 	BLO	bWins
 	MOVD	$(1<<24), R9
 	B	write
 
 aWins:
-	LSL	$8, R7, R9
-	MOVD	$0, R16
+	// leader 0, length na
+	LSL	$8, R6, R9
+	MOVD	$0, R10
 	B	write
 
 bWins:
-	LSL	$8, R10, R9
-	ORR	R8, R9, R9
-	MOVD	R8, R16
+	// leader ib, length nb
+	LSL	$8, R8, R9
+	ORR	R7, R9, R9
+	MOVD	R7, R10
 
 write:
 	MOVW	R9, (R13)(R3<<2)
+	// Copy the leader's object into target's, or zero it: 64- then 32-byte
+	// moves while they fit before the last 32 bytes, then those.
 	CBZ	R14, copied
-	MUL	R15, R3, R12
-	ADD	R12, R14, R11
-	SUB	$32, R15, R17
-	MOVD	$0, R6
-	AND	$0xff00, R9, R5
-	CBZ	R5, zero
-	MOVD	(R0)(R16<<3), R5
-	ADD	R5, R12, R12
+	MUL	R15, R3, R11
+	ADD	R11, R14, R22
+	ADD	R15, R22, R23
+	SUB	$32, R23, R23
+	AND	$0xff00, R9, R12
+	CBZ	R12, zero
+	MOVD	(R0)(R10<<3), R24
+	ADD	R11, R24, R24
+
+copy64:
+	ADD	$32, R22, R12
+	CMP	R23, R12
+	BHI	copy32
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R22)
+	B	copy64
 
 copy32:
-	CMP	R17, R6
+	CMP	R23, R22
 	BHS	copyLast
-	ADD	R6, R12, R5
-	VLD1	(R5), [V16.B16, V17.B16]
-	ADD	R6, R11, R5
-	VST1	[V16.B16, V17.B16], (R5)
-	ADD	$32, R6, R6
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VST1.P	[V16.B16, V17.B16], 32(R22)
 	B	copy32
 
 copyLast:
-	ADD	R17, R12, R5
-	VLD1	(R5), [V16.B16, V17.B16]
-	ADD	R17, R11, R5
-	VST1	[V16.B16, V17.B16], (R5)
+	SUB	R22, R23, R12
+	ADD	R12, R24, R24
+	VLD1	(R24), [V16.B16, V17.B16]
+	VST1	[V16.B16, V17.B16], (R23)
 	B	copied
 
 zero:
-	CMP	R17, R6
-	BHS	zeroLast
-	ADD	R6, R11, R5
-	VST1	[V6.B16, V7.B16], (R5)
-	ADD	$32, R6, R6
+	ADD	$32, R22, R12
+	CMP	R23, R12
+	BHI	zero32
+	VST1.P	[V6.B16, V7.B16, V8.B16, V9.B16], 64(R22)
 	B	zero
 
+zero32:
+	CMP	R23, R22
+	BHS	zeroLast
+	VST1.P	[V6.B16, V7.B16], 32(R22)
+	B	zero32
+
 zeroLast:
-	ADD	R17, R11, R5
-	VST1	[V6.B16, V7.B16], (R5)
+	VST1	[V6.B16, V7.B16], (R23)
 
 copied:
 	ADD	$1, R3, R3

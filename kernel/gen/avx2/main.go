@@ -11,8 +11,8 @@
 //     rest, count exact matches of a (compare, movemask, carry of mask+1)
 //     and, branch-free, per-64-bit-lane matches of b. The lane counts prove
 //     that every non-a replica is b: each lane of b must have been matched
-//     by all nb = n-na of them, plus by the na copies of a where a and b
-//     share that lane. (Lane counts alone would miss a replica mixing a's
+//     by all nb = n-na of them, plus by the na-ib copies of a counted from
+//     ib on where a and b share that lane. (Lane counts alone would miss a replica mixing a's
 //     and b's lanes; the exact count of a is what rules that out.)
 //  3. Compare a and b once: self-loops, a conflict (one ID0, two ID1s) or a
 //     mutual dependency go to the slow path; one built on the other is a
@@ -183,10 +183,12 @@ func main() {
 	ADDQ(na2, na)
 	VPADDQ(laneB2, laneB, laneB)
 	Comment("nb = n - na. Every non-a replica is b iff each lane of b was matched")
-	Comment("nb times, plus na times where a and b share the lane.")
+	Comment("nb times, plus (na-ib) times where a and b share the lane.")
 	MOVQ(n, nb)
 	SUBQ(na, nb)
-	MOVQ(na, y[0].AsX())
+	MOVQ(na, tmp)
+	SUBQ(ib, tmp) // the copies of a counted from ib on, as the lane counts were
+	MOVQ(tmp, y[0].AsX())
 	VPBROADCASTQ(y[0].AsX(), y[0])
 	VPCMPEQQ(a, b, y[1])
 	VPAND(y[1], y[0], y[0])

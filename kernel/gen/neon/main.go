@@ -1,24 +1,31 @@
 // Command neon generates the arm64 NEON fast path of the quorum kernel
 // (kernel/asm/neon_arm64.s and its Go declaration). avo cannot emit arm64,
 // so this is a small text emitter: op, label and comment write lines, and
-// Go loops unroll.
+// Go loops unroll. The output depends only on the flags, so regenerating
+// reproduces both files byte for byte.
 //
 // The algorithm is the AVX2 kernel's (see ../avx2/main.go), on 128-bit
-// registers: a vector is two registers, ID0 and ID1.
+// registers: a vector is two registers, ID0 and ID1, each two 64-bit lanes.
 //
-//  1. a is replica 0's vector. Scan forward while replicas equal a, four at
-//     a time, AND-ing byte compares and reducing through lane moves. If all
-//     do, the object is agreed.
+//  1. a is replica 0's vector. Scan forward while replicas equal a, eight
+//     at a time, AND-ing the compares and reducing through lane moves (the
+//     Go assembler has no UMINV), then one at a time. If all do, the object
+//     is agreed.
 //  2. Otherwise b is the first replica that differs (index ib). Over the
-//     rest, count exact matches of a (both 64-bit lane pairs equal) and, per
-//     64-bit lane, matches of b. The lane counts prove every non-a replica
-//     is b: each lane of b must have been matched nb = n-na times, plus na
-//     times where a and b share that lane.
+//     rest (ib included), four at a time, count exact matches of a (all four
+//     lanes equal, reduced through lane moves) and, branch-free, per 64-bit
+//     lane, matches of b. The lane counts prove every non-a replica is b:
+//     each lane of b must have been matched by all nb = n-na of them, plus
+//     by the na-ib copies of a counted in this phase where a and b share
+//     that lane (two forks of one parent share ID1). Lane counts alone
+//     would miss a replica mixing a's and b's lanes; the exact count of a
+//     rules that out.
 //  3. Compare a's and b's IDs: self-loops, a conflict (one ID0, two ID1s)
 //     or a mutual dependency go to the slow path; one built on the other is
 //     a chain; otherwise the larger group wins and a tie is split-brain.
 //
-// An object it cannot decide is handed back to Go by returning its index.
+// An object it cannot decide is handed back to Go by returning its index,
+// with nothing written for it.
 package main
 
 import (
@@ -30,60 +37,96 @@ import (
 	"strings"
 )
 
-// Register roles, fixed for the whole routine.
+// Register roles, fixed for the whole routine so the listing reads alone.
+// R16 and R17 (linker trampolines), R18 (platform), R26 to R30 are not used.
 const (
-	ptrs  = "R0"  // the sources' data pointers, 8 bytes each
-	n     = "R1"  // replicas
-	off   = "R2"  // byte offset of the current object's vector in every source
-	obj   = "R3"  // current object index
-	to    = "R4"  // end of the range
-	r     = "R5"  // replica index
-	p     = "R6"  // a replica's data pointer, then the address of its vector
-	na    = "R7"  // replicas equal to a
-	ib    = "R8"  // first replica on b
-	word  = "R9"  // the result: leader | length<<8 | repair<<16 | forked<<24
-	nb    = "R10" // replicas on b, once counted
-	limit = "R10" // before that: the last replica index an unrolled loop may start at
-	t0    = "R11" // scratch
-	t1    = "R12" // scratch
-	res   = "R13" // results
-	tgt   = "R14" // target, or 0
-	size  = "R15" // objectSize
-	lead  = "R16" // the leader's index once decided
-	t2    = "R17" // scratch
+	ptrs = "R0"  // the sources' data pointers, 8 bytes each
+	n    = "R1"  // replicas
+	off  = "R2"  // byte offset of the current object's vector in every source
+	obj  = "R3"  // current object index
+	to   = "R4"  // end of the range
+	q    = "R5"  // address of the next replica's data pointer: ptrs + 8*replica
+	na   = "R6"  // replicas equal to a
+	ib   = "R7"  // first replica on b
+	nb   = "R8"  // replicas on b, once counted (scratch while counting)
+	word = "R9"  // the result: leader | length<<8 | repair<<16 | forked<<24 (scratch while counting)
+	lead = "R10" // the leader's index once decided
+	t0   = "R11" // scratch
+	t1   = "R12" // scratch
+	res  = "R13" // results
+	tgt  = "R14" // target, or 0
+	size = "R15" // objectSize
+	end  = "R19" // ptrs + 8*n: one past the last data pointer
+	end8 = "R20" // end - 64: q <= end8 while eight replicas remain
+	end4 = "R21" // end - 32: q <= end4 while four replicas remain
 
 	a0, a1   = "V0", "V1" // a: ID0, ID1
 	b0, b1   = "V2", "V3" // b: ID0, ID1
 	lb0, lb1 = "V4", "V5" // per 64-bit lane of b: replicas matching it
-	// V6 and V7: zero, for filling target objects with no leader.
+	// V6 to V9: zero, for filling target objects with no leader.
+	// V16 to V31: replica vectors and compare results.
 )
+
+// addr holds four replicas' vector addresses (data pointer + off), and
+// then the copy's pointers.
+var addr = [4]string{"R22", "R23", "R24", "R25"}
+
+// spare are the general registers free while counting: with addr, the
+// lane-move destinations of four replicas' compares of a.
+var spare = [4]string{nb, word, t0, t1}
 
 var out bytes.Buffer
 
+// op writes one instruction.
 func op(name string, args ...string) {
 	fmt.Fprintf(&out, "\t%s\t%s\n", name, strings.Join(args, ", "))
 }
+
+// label starts a block.
 func label(name string) { fmt.Fprintf(&out, "\n%s:\n", name) }
+
+// comment writes comment lines at instruction indent.
 func comment(lines ...string) {
 	for _, l := range lines {
 		fmt.Fprintf(&out, "\t// %s\n", l)
 	}
 }
 
-// v names vector register i (16..31 are temporaries) with an arrangement.
+// v names vector register i with an arrangement: v(16, "D2") is V16.D2.
 func v(i int, arr string) string { return fmt.Sprintf("V%d.%s", i, arr) }
 
-// loadVector sets p to replica (r+k)'s vector address and loads it into
-// temporaries x, x+1 (ID0, ID1).
-func loadVector(k, x int) {
-	op("ADD", fmt.Sprintf("$%d", k), r, t2)
-	op("MOVD", fmt.Sprintf("(%s)(%s<<3)", ptrs, t2), p)
-	op("ADD", off, p, p)
-	op("VLD1", "("+p+")", fmt.Sprintf("[%s, %s]", v(x, "B16"), v(x+1, "B16")))
+// d2 is a named vector register with the 2x64-bit arrangement.
+func d2(reg string) string { return reg + ".D2" }
+
+func imm(x int) string { return fmt.Sprintf("$%d", x) }
+
+// mem is the address disp(base).
+func mem(disp int, base string) string {
+	if disp == 0 {
+		return "(" + base + ")"
+	}
+	return fmt.Sprintf("%d(%s)", disp, base)
 }
 
-// allOnes sets flags EQ iff vector register x is all ones, via lane moves
-// (the Go assembler has no UMINV).
+// pair lists the two registers x, x+1 holding one vector, for VLD1/VST1.
+func pair(x int) string { return fmt.Sprintf("[%s, %s]", v(x, "B16"), v(x+1, "B16")) }
+
+// loadAddrs sets addr[0..k) to the vector addresses of replicas q+disp/8
+// onwards (k = 1, 2 or 4), loading the data pointers in pairs.
+func loadAddrs(disp, k int) {
+	if k == 1 {
+		op("MOVD", mem(disp, q), addr[0])
+	}
+	for i := 0; i+1 < k; i += 2 {
+		op("LDP", mem(disp+8*i, q), "("+addr[i]+", "+addr[i+1]+")")
+	}
+	for i := range k {
+		op("ADD", off, addr[i], addr[i])
+	}
+}
+
+// allOnes sets flags EQ iff vector register x is all ones, reducing its
+// two lanes through general registers t0 and t1.
 func allOnes(x int) {
 	op("VMOV", v(x, "D[0]"), t0)
 	op("VMOV", v(x, "D[1]"), t1)
@@ -91,18 +134,19 @@ func allOnes(x int) {
 	op("CMN", "$1", t0)
 }
 
-// sameVector sets flags EQ iff the vector in temporaries x, x+1 equals the
-// one in registers id0, id1; it uses temporaries t, t+1.
+// sameVector sets flags EQ iff the vector in registers x, x+1 equals the
+// one in id0, id1; it uses registers t, t+1.
 func sameVector(x int, id0, id1 string, t int) {
-	op("VCMEQ", id0+".B16", v(x, "B16"), v(t, "B16"))
-	op("VCMEQ", id1+".B16", v(x+1, "B16"), v(t+1, "B16"))
+	op("VCMEQ", d2(id0), v(x, "D2"), v(t, "D2"))
+	op("VCMEQ", d2(id1), v(x+1, "D2"), v(t+1, "D2"))
 	op("VAND", v(t+1, "B16"), v(t, "B16"), v(t, "B16"))
 	allOnes(t)
 }
 
-// sameID sets flags EQ iff the 16-byte IDs in x and y are equal.
+// sameID sets flags EQ iff the 16-byte IDs in registers x and y are equal;
+// it uses V16.
 func sameID(x, y string) {
-	op("VCMEQ", x+".D2", y+".D2", v(16, "D2"))
+	op("VCMEQ", d2(x), d2(y), v(16, "D2"))
 	allOnes(16)
 }
 
@@ -110,16 +154,19 @@ func main() {
 	asmPath := flag.String("out", "", "assembly file to write")
 	stubPath := flag.String("stubs", "", "Go declaration file to write")
 	flag.Parse()
-	if *asmPath == "" || *stubPath == "" {
+	if *asmPath == "" || *stubPath == "" || flag.NArg() != 0 {
 		log.Fatal("usage: neon -out FILE.s -stubs FILE.go")
 	}
 	header := "// Code generated by command: go run ./neon -out " + *asmPath + " -stubs " + *stubPath + ". DO NOT EDIT.\n\n//go:build gc && !purego\n\n"
 	out.WriteString(header + "#include \"textflag.h\"\n\n")
-	out.WriteString("// func fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int\n")
-	out.WriteString("// Registers: R0 ptrs, R1 n, R2 offset of the object's vector, R3 object, R4 to,\n")
-	out.WriteString("// R5 replica, R6 replica pointer, R7 na, R8 ib, R9 result, R10 loop limit then nb,\n")
-	out.WriteString("// R11 R12 R17 scratch, R13 results, R14 target, R15 objectSize, R16 leader;\n")
-	out.WriteString("// V0 V1 a, V2 V3 b, V4 V5 lane counts of b, V6 V7 zero, V16-V31 scratch.\n")
+	out.WriteString("// func fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int\n" +
+		"//\n" +
+		"// Registers: R0 ptrs, R1 n, R2 offset of the object's vector, R3 object, R4 to,\n" +
+		"// R5 address of the next replica's pointer, R6 na, R7 ib, R8 nb, R9 result,\n" +
+		"// R10 leader, R11 R12 scratch, R13 results, R14 target, R15 objectSize,\n" +
+		"// R19 end of ptrs, R20 R21 the same less eight and four replicas,\n" +
+		"// R22-R25 replica vector addresses (R8 R9 R11 R12 R22-R25 lane moves while counting);\n" +
+		"// V0 V1 a, V2 V3 b, V4 V5 lane counts of b, V6-V9 zero, V16-V31 replicas and compares.\n")
 	out.WriteString("TEXT ·fast(SB), NOSPLIT, $0-72\n")
 	op("MOVD", "ptrs+0(FP)", ptrs)
 	op("MOVD", "n+8(FP)", n)
@@ -130,45 +177,59 @@ func main() {
 	op("MOVD", "results+48(FP)", res)
 	op("MOVD", "target+56(FP)", tgt)
 	op("MADD", size, off, obj, off) // off = obj*size + off
-	op("VEOR", v(6, "B16"), v(6, "B16"), v(6, "B16"))
-	op("VEOR", v(7, "B16"), v(7, "B16"), v(7, "B16"))
+	op("ADD", n+"<<3", ptrs, end)
+	op("SUB", "$64", end, end8)
+	op("SUB", "$32", end, end4)
+	for i := 6; i <= 9; i++ {
+		op("VEOR", v(i, "B16"), v(i, "B16"), v(i, "B16"))
+	}
 
 	label("object")
 	op("CMP", to, obj)
 	op("BGE", "done")
 	comment("a = replica 0's vector")
-	op("MOVD", "("+ptrs+")", p)
-	op("ADD", off, p, p)
-	op("VLD1", "("+p+")", "[V0.B16, V1.B16]")
-	op("MOVD", "$1", r)
+	op("MOVD", mem(0, ptrs), t0)
+	op("ADD", off, t0, t0)
+	op("VLD1", mem(0, t0), "[V0.B16, V1.B16]")
+	op("ADD", "$8", ptrs, q)
 
-	comment("Phase 1: skip replicas equal to a, four at a time while four remain.")
-	op("SUB", "$4", n, limit)
-	label("scan4")
-	op("CMP", limit, r)
-	op("BGT", "scan1")
-	for k := range 4 {
-		x := 16 + 2*k
-		loadVector(k, x)
-		op("VCMEQ", v(0, "B16"), v(x, "B16"), v(x, "B16"))
-		op("VCMEQ", v(1, "B16"), v(x+1, "B16"), v(x+1, "B16"))
-		op("VAND", v(x+1, "B16"), v(x, "B16"), v(x, "B16"))
+	comment("Phase 1: skip replicas equal to a, eight at a time while eight remain.")
+	label("scan8")
+	op("CMP", end8, q)
+	op("BHI", "scan1")
+	for half := range 2 {
+		loadAddrs(32*half, 4)
+		for k := range 4 {
+			op("VLD1", mem(0, addr[k]), pair(16+8*half+2*k))
+		}
+		for k := range 4 {
+			x := 16 + 8*half + 2*k
+			op("VCMEQ", d2(a0), v(x, "D2"), v(x, "D2"))
+			op("VCMEQ", d2(a1), v(x+1, "D2"), v(x+1, "D2"))
+		}
+		for k := range 4 {
+			x := 16 + 8*half + 2*k
+			op("VAND", v(x+1, "B16"), v(x, "B16"), v(x, "B16"))
+		}
 	}
-	op("VAND", v(18, "B16"), v(16, "B16"), v(16, "B16"))
-	op("VAND", v(22, "B16"), v(20, "B16"), v(20, "B16"))
-	op("VAND", v(20, "B16"), v(16, "B16"), v(16, "B16"))
+	for step := 2; step <= 8; step *= 2 { // AND the eight results into V16
+		for x := 16; x < 32; x += 2 * step {
+			op("VAND", v(x+step, "B16"), v(x, "B16"), v(x, "B16"))
+		}
+	}
 	allOnes(16)
-	op("BNE", "scan1") // a difference among these four: find it one by one
-	op("ADD", "$4", r, r)
-	op("B", "scan4")
+	op("BNE", "scan1") // a difference among these eight: find it one by one
+	op("ADD", "$64", q, q)
+	op("B", "scan8")
 
 	label("scan1")
-	op("CMP", n, r)
+	op("CMP", end, q)
 	op("BEQ", "agreed")
-	loadVector(0, 16)
+	loadAddrs(0, 1)
+	op("VLD1", mem(0, addr[0]), pair(16))
 	sameVector(16, a0, a1, 18)
 	op("BNE", "second")
-	op("ADD", "$1", r, r)
+	op("ADD", "$8", q, q)
 	op("B", "scan1")
 
 	label("agreed")
@@ -181,16 +242,20 @@ func main() {
 	op("B", "write")
 
 	label("second")
-	comment("Phase 2: b = replica r's vector, na = r. Counting starts at r, so b counts itself.")
-	op("VLD1", "("+p+")", "[V2.B16, V3.B16]")
-	op("MOVD", r, ib)
-	op("MOVD", r, na)
+	comment("Phase 2: b = this replica's vector (V16, V17), ib = na = its index.",
+		"Counting starts at ib, so b counts itself.")
+	op("VMOV", v(16, "B16"), v(2, "B16"))
+	op("VMOV", v(17, "B16"), v(3, "B16"))
+	op("SUB", ptrs, q, ib)
+	op("LSR", "$3", ib, ib)
+	op("MOVD", ib, na)
 	comment("Most objects that leave the fast path do so because replica ib+1 is a",
 		"third vector (every replica on its own state): catch that before counting.")
-	op("ADD", "$1", r, t2)
-	op("CMP", n, t2)
+	op("ADD", "$8", q, t0)
+	op("CMP", end, t0)
 	op("BEQ", "counting")
-	loadVector(1, 16)
+	loadAddrs(8, 1)
+	op("VLD1", mem(0, addr[0]), pair(16))
 	sameVector(16, a0, a1, 18)
 	op("BEQ", "counting")
 	sameVector(16, b0, b1, 18)
@@ -198,34 +263,37 @@ func main() {
 	label("counting")
 	op("VEOR", v(4, "B16"), v(4, "B16"), v(4, "B16"))
 	op("VEOR", v(5, "B16"), v(5, "B16"), v(5, "B16"))
-	op("SUB", "$2", n, limit)
-	label("count2")
-	op("CMP", limit, r)
-	op("BGT", "count1")
-	for k := range 2 {
-		countReplica(k, 16+8*k)
-	}
-	op("ADD", "$2", r, r)
-	op("B", "count2")
+
+	comment("Four at a time while four remain: the stages of the four replicas",
+		"interleave, so an in-order core need not wait on each result.")
+	label("count4")
+	op("CMP", end4, q)
+	op("BHI", "count1")
+	countReplicas(4)
+	op("ADD", "$32", q, q)
+	op("B", "count4")
+
 	label("count1")
-	op("CMP", n, r)
+	op("CMP", end, q)
 	op("BEQ", "counted")
-	countReplica(0, 16)
-	op("ADD", "$1", r, r)
+	countReplicas(1)
+	op("ADD", "$8", q, q)
 	op("B", "count1")
 
 	label("counted")
 	comment("nb = n - na. Every non-a replica is b iff each lane of b was matched",
-		"nb times, plus na times where a and b share the lane.")
+		"nb times, plus na-ib times (the a's counted from ib on) where a and b",
+		"share the lane.")
 	op("SUB", na, n, nb)
-	op("VDUP", na, v(16, "D2"))
+	op("SUB", ib, na, t0)
+	op("VDUP", t0, v(16, "D2"))
 	op("VDUP", nb, v(17, "D2"))
-	for k, pair := range [][3]string{{a0, b0, lb0}, {a1, b1, lb1}} {
+	for k, regs := range [][3]string{{a0, b0, lb0}, {a1, b1, lb1}} {
 		x := 18 + 2*k
-		op("VCMEQ", pair[0]+".D2", pair[1]+".D2", v(x, "D2"))
+		op("VCMEQ", d2(regs[0]), d2(regs[1]), v(x, "D2")) // lanes a and b share
 		op("VAND", v(16, "B16"), v(x, "B16"), v(x, "B16"))
 		op("VADD", v(17, "D2"), v(x, "D2"), v(x, "D2"))
-		op("VCMEQ", pair[2]+".D2", v(x, "D2"), v(x, "D2"))
+		op("VCMEQ", d2(regs[2]), v(x, "D2"), v(x, "D2"))
 	}
 	op("VAND", v(20, "B16"), v(18, "B16"), v(18, "B16"))
 	allOnes(18)
@@ -239,17 +307,16 @@ func main() {
 	sameID(a0, b0) // one ID0, two ID1s (the vectors differ): a conflict
 	op("BEQ", "slow")
 	sameID(a0, b1) // b was built on a
-	op("CSET", "EQ", t2)
+	op("CSET", "EQ", lead)
 	sameID(a1, b0) // a was built on b
 	op("BNE", "notAOnB")
-	op("CBNZ", t2, "slow") // each built on the other: a cycle
+	op("CBNZ", lead, "slow") // each built on the other: a cycle
 	comment("a was built on b: leader 0, length n, repair nb")
 	op("LSL", "$16", nb, word)
 	op("ORR", n+"<<8", word, word)
-	op("MOVD", "$0", lead)
-	op("B", "write")
+	op("B", "write") // lead is 0
 	label("notAOnB")
-	op("CBZ", t2, "unrelated")
+	op("CBZ", lead, "unrelated")
 	comment("b was built on a: leader ib, length n, repair na")
 	op("LSL", "$16", na, word)
 	op("ORR", n+"<<8", word, word)
@@ -265,10 +332,12 @@ func main() {
 	op("MOVD", "$(1<<24)", word)
 	op("B", "write")
 	label("aWins")
+	comment("leader 0, length na")
 	op("LSL", "$8", na, word)
 	op("MOVD", "$0", lead)
 	op("B", "write")
 	label("bWins")
+	comment("leader ib, length nb")
 	op("LSL", "$8", nb, word)
 	op("ORR", ib, word, word)
 	op("MOVD", ib, lead)
@@ -303,63 +372,102 @@ func fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int
 	}
 }
 
-// countReplica adds replica (r+k)'s vector, loaded into temporaries x..x+7,
-// to the counts: na += (vector == a); each lane of b's counts += (that lane
-// equals b's).
-func countReplica(k, x int) {
-	loadVector(k, x)
-	op("VCMEQ", v(0, "D2"), v(x, "D2"), v(x+2, "D2"))
-	op("VCMEQ", v(1, "D2"), v(x+1, "D2"), v(x+3, "D2"))
-	op("VAND", v(x+3, "B16"), v(x+2, "B16"), v(x+2, "B16"))
-	op("VMOV", v(x+2, "D[0]"), t0)
-	op("VMOV", v(x+2, "D[1]"), t1)
-	op("AND", t1, t0, t0) // -1 iff the whole vector equals a
-	op("SUB", t0, na, na)
-	op("VCMEQ", v(2, "D2"), v(x, "D2"), v(x+4, "D2"))
-	op("VCMEQ", v(3, "D2"), v(x+1, "D2"), v(x+5, "D2"))
-	op("VSUB", v(x+4, "D2"), v(4, "D2"), v(4, "D2")) // a matching lane is -1: subtracting counts it
-	op("VSUB", v(x+5, "D2"), v(5, "D2"), v(5, "D2"))
+// countReplicas adds the k replicas from q on (k = 1 or 4) to the counts:
+// na += (vector == a), and each lane of b's counts += (that lane equals
+// b's). Replica i's vector is loaded into x, x+1 (x = 16+4i), compared with
+// a into x+2, x+3 and with b in place; the compare with a is reduced through
+// lane moves into addr[i] and spare[i].
+func countReplicas(k int) {
+	xs := make([]int, k)
+	for i := range xs {
+		xs[i] = 16 + 4*i
+	}
+	loadAddrs(0, k)
+	for i, x := range xs {
+		op("VLD1", mem(0, addr[i]), pair(x))
+	}
+	for _, x := range xs {
+		op("VCMEQ", d2(a0), v(x, "D2"), v(x+2, "D2"))
+		op("VCMEQ", d2(a1), v(x+1, "D2"), v(x+3, "D2"))
+	}
+	for _, x := range xs {
+		op("VCMEQ", d2(b0), v(x, "D2"), v(x, "D2"))
+		op("VCMEQ", d2(b1), v(x+1, "D2"), v(x+1, "D2"))
+	}
+	for _, x := range xs {
+		op("VAND", v(x+3, "B16"), v(x+2, "B16"), v(x+2, "B16"))
+	}
+	for _, x := range xs {
+		op("VSUB", v(x, "D2"), d2(lb0), d2(lb0)) // a matching lane is -1: subtracting counts it
+		op("VSUB", v(x+1, "D2"), d2(lb1), d2(lb1))
+	}
+	for i, x := range xs {
+		op("VMOV", v(x+2, "D[0]"), addr[i])
+		op("VMOV", v(x+2, "D[1]"), spare[i])
+	}
+	for i := range xs {
+		op("AND", spare[i], addr[i], addr[i]) // -1 iff the whole vector equals a
+	}
+	if k == 4 {
+		op("ADD", addr[1], addr[0], addr[0])
+		op("ADD", addr[3], addr[2], addr[2])
+		op("ADD", addr[2], addr[0], addr[0])
+	}
+	op("SUB", addr[0], na, na)
 }
 
-// copyTarget writes target's object: the leader's object (leader's index in
-// lead), or zeros when the result's length byte is zero. Objects are at
-// least 32 bytes, so 32-byte moves from the start and a last one ending at
-// the object's end cover it exactly.
+// copyTarget writes target's object: the leader's object (the leader's
+// index in lead), or zeros when the result's length byte is zero. Objects
+// are at least 32 bytes, so 64- then 32-byte moves from the start and a last
+// 32-byte move ending at the object's end cover it exactly, never touching
+// memory outside the two objects.
 func copyTarget() {
-	dst, src, last, at := t0, t1, t2, p
+	dst, last, src := addr[0], addr[1], addr[2]
+	comment("Copy the leader's object into target's, or zero it: 64- then 32-byte",
+		"moves while they fit before the last 32 bytes, then those.")
 	op("CBZ", tgt, "copied")
-	op("MUL", size, obj, src)
-	op("ADD", src, tgt, dst) // dst = target's object
-	op("SUB", "$32", size, last)
-	op("MOVD", "$0", at)
-	op("AND", "$0xff00", word, r)
-	op("CBZ", r, "zero")
-	op("MOVD", fmt.Sprintf("(%s)(%s<<3)", ptrs, lead), r)
-	op("ADD", r, src, src) // src = the leader's object
+	op("MUL", size, obj, t0) // the object's start in every buffer
+	op("ADD", t0, tgt, dst)
+	op("ADD", size, dst, last)
+	op("SUB", "$32", last, last) // the last move's destination
+	op("AND", "$0xff00", word, t1)
+	op("CBZ", t1, "zero")
+	op("MOVD", fmt.Sprintf("(%s)(%s<<3)", ptrs, lead), src)
+	op("ADD", t0, src, src)
+	quad := "[V16.B16, V17.B16, V18.B16, V19.B16]"
+	label("copy64")
+	op("ADD", "$32", dst, t1) // 64 bytes fit iff dst+64 <= last+32
+	op("CMP", last, t1)
+	op("BHI", "copy32")
+	op("VLD1.P", mem(64, src), quad)
+	op("VST1.P", quad, mem(64, dst))
+	op("B", "copy64")
 	label("copy32")
-	op("CMP", last, at)
+	op("CMP", last, dst)
 	op("BHS", "copyLast")
-	op("ADD", at, src, r)
-	op("VLD1", "("+r+")", "[V16.B16, V17.B16]")
-	op("ADD", at, dst, r)
-	op("VST1", "[V16.B16, V17.B16]", "("+r+")")
-	op("ADD", "$32", at, at)
+	op("VLD1.P", mem(32, src), pair(16))
+	op("VST1.P", pair(16), mem(32, dst))
 	op("B", "copy32")
 	label("copyLast")
-	op("ADD", last, src, r)
-	op("VLD1", "("+r+")", "[V16.B16, V17.B16]")
-	op("ADD", last, dst, r)
-	op("VST1", "[V16.B16, V17.B16]", "("+r+")")
+	op("SUB", dst, last, t1) // src and dst move together: src += last - dst
+	op("ADD", t1, src, src)
+	op("VLD1", mem(0, src), pair(16))
+	op("VST1", pair(16), mem(0, last))
 	op("B", "copied")
+
+	zeros := "[V6.B16, V7.B16, V8.B16, V9.B16]"
 	label("zero")
-	op("CMP", last, at)
-	op("BHS", "zeroLast")
-	op("ADD", at, dst, r)
-	op("VST1", "[V6.B16, V7.B16]", "("+r+")")
-	op("ADD", "$32", at, at)
+	op("ADD", "$32", dst, t1)
+	op("CMP", last, t1)
+	op("BHI", "zero32")
+	op("VST1.P", zeros, mem(64, dst))
 	op("B", "zero")
+	label("zero32")
+	op("CMP", last, dst)
+	op("BHS", "zeroLast")
+	op("VST1.P", pair(6), mem(32, dst))
+	op("B", "zero32")
 	label("zeroLast")
-	op("ADD", last, dst, r)
-	op("VST1", "[V6.B16, V7.B16]", "("+r+")")
+	op("VST1", pair(6), mem(0, last))
 	label("copied")
 }
