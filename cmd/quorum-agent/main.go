@@ -1,0 +1,376 @@
+// Command quorum-agent runs one member of a cluster: a hashicorp/memberlist
+// member (SWIM gossip failure detection) whose view keeps a quorum manager
+// in step (package manager/memberlist). It prints the membership, the
+// recommended quorum and its reasoning whenever they change, and serves
+// the manager's metrics over HTTP.
+//
+//	quorum-agent --bind 127.0.0.1:7946 --domain rack-a
+//	quorum-agent --bind 127.0.0.1:7947 --join 127.0.0.1:7946 --domain rack-b
+//	quorum-agent --bind 127.0.0.1:7948 --join 127.0.0.1:7946 --domain rack-c
+//
+// Flags:
+//
+//	--bind host:port     memberlist address, UDP and TCP (default 127.0.0.1:7946;
+//	                     port 0: any free one)
+//	--join host:port,... members to join; retried while no other member is alive
+//	--name name          this member's name (default <hostname>-<port>)
+//	--domain name        failure domain (rack, zone)
+//	--cpu n, --memory-mb n, --bandwidth-mbps n
+//	                     capabilities, for weights (0: unknown)
+//	--standby            keep a replica but vote only to replace a failed voter
+//	--http host:port     serve /debug/vars (expvar: the manager's metrics
+//	                     under lockstep_quorum_manager), /status (JSON) and /
+//	                     (text); "" disables (default 127.0.0.1:<port+1000>,
+//	                     or any free port when --bind's is 0)
+//	--window d           how long a failure, departure or join must hold
+//	                     before the voters change (default 10s)
+//	--max-voters n       promote joined members up to n voters (0: no cap)
+//	--rule majority|byzantine, --weighted, --domains-rule
+//	                     the quorum rule of a new configuration
+//	--state file         persist the configuration (a restart comes back with it)
+//	--profile local|lan|wan
+//	                     memberlist's timings (default lan)
+//	--key-file file      encrypt gossip (AES-GCM) with the base64 key of 16, 24
+//	                     or 32 bytes in file: the same on every member
+//	                     (head -c 32 /dev/urandom | base64 > key)
+//	--verbose            memberlist's debug log too
+//
+// SIGINT or SIGTERM leaves gracefully: peers remove this member once the
+// window has passed, rather than count it failed. The HTTP listener serves
+// the process's expvar variables (command line and memory statistics
+// included): keep it on loopback unless that is meant to be public.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"expvar"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	ml "github.com/hashicorp/memberlist"
+	"github.com/lockstep/quorum/manager"
+	qml "github.com/lockstep/quorum/manager/memberlist"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "quorum-agent:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	bind, join, name, domain, http, rule, state, profile, keyFile string
+	cpu, memoryMB, bandwidthMbps, maxVoters                       int
+	standby, weighted, domainsRule, verbose                       bool
+	window                                                        time.Duration
+}
+
+func parse(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("quorum-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.bind, "bind", "127.0.0.1:7946", "memberlist `address` (UDP and TCP)")
+	fs.StringVar(&c.join, "join", "", "comma-separated `addresses` of members to join")
+	fs.StringVar(&c.name, "name", "", "this member's `name` (default <hostname>-<port>)")
+	fs.StringVar(&c.domain, "domain", "", "failure `domain` (rack, zone)")
+	fs.IntVar(&c.cpu, "cpu", 0, "CPU `cores` (0: unknown)")
+	fs.IntVar(&c.memoryMB, "memory-mb", 0, "memory in `MB` (0: unknown)")
+	fs.IntVar(&c.bandwidthMbps, "bandwidth-mbps", 0, "bandwidth in `Mbps` (0: unknown)")
+	fs.BoolVar(&c.standby, "standby", false, "vote only to replace a failed voter")
+	fs.StringVar(&c.http, "http", "auto", "serve metrics at `address` (\"\" disables; auto: 127.0.0.1:<port+1000>)")
+	fs.DurationVar(&c.window, "window", qml.DefaultWindow, "how long a failure, departure or join must hold before the voters change")
+	fs.IntVar(&c.maxVoters, "max-voters", 0, "promote joined members up to `n` voters (0: no cap)")
+	fs.StringVar(&c.rule, "rule", "majority", "quorum rule of a new configuration: majority or byzantine")
+	fs.BoolVar(&c.weighted, "weighted", false, "weigh votes by capabilities and latency")
+	fs.BoolVar(&c.domainsRule, "domains-rule", false, "also require a majority in a majority of failure domains")
+	fs.StringVar(&c.state, "state", "", "persist the configuration in `file`")
+	fs.StringVar(&c.profile, "profile", "lan", "memberlist timings: local, lan or wan")
+	fs.StringVar(&c.keyFile, "key-file", "", "encrypt gossip with the base64 AES key (16, 24 or 32 bytes) in `file`")
+	fs.BoolVar(&c.verbose, "verbose", false, "show memberlist's debug log")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	host, portStr, err := net.SplitHostPort(c.bind)
+	if err != nil {
+		return fmt.Errorf("--bind: %v", err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return fmt.Errorf("--bind: bad port %q", portStr)
+	}
+	if c.name == "" {
+		h, _ := os.Hostname()
+		c.name = fmt.Sprintf("%s-%d", cmpOr(h, "agent"), port)
+	}
+	if c.http == "auto" {
+		switch {
+		case port == 0:
+			c.http = "127.0.0.1:0"
+		case port+1000 <= 65535:
+			c.http = net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1000))
+		default:
+			c.http = ""
+		}
+	}
+
+	var conf *ml.Config
+	switch c.profile {
+	case "local":
+		conf = ml.DefaultLocalConfig()
+	case "lan":
+		conf = ml.DefaultLANConfig()
+	case "wan":
+		conf = ml.DefaultWANConfig()
+	default:
+		return fmt.Errorf("--profile: want local, lan or wan, got %q", c.profile)
+	}
+	conf.Name = c.name
+	conf.BindAddr, conf.BindPort = host, port
+	conf.AdvertisePort = port
+	conf.Logger = log.New(&logFilter{w: stderr, verbose: c.verbose}, "", log.Ltime)
+	if c.keyFile != "" {
+		b, err := os.ReadFile(c.keyFile)
+		if err != nil {
+			return fmt.Errorf("--key-file: %v", err)
+		}
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
+			return fmt.Errorf("--key-file: want the base64 of 16, 24 or 32 bytes")
+		}
+		conf.SecretKey = key
+	}
+
+	rule := manager.Rule{Weighted: c.weighted, Domains: c.domainsRule}
+	switch c.rule {
+	case "majority":
+	case "byzantine":
+		rule.Model = manager.Byzantine
+	default:
+		return fmt.Errorf("--rule: want majority or byzantine, got %q", c.rule)
+	}
+	out := &printer{w: stdout}
+	opts := qml.Options{
+		Meta: qml.Meta{
+			Domain:       c.domain,
+			Capabilities: manager.Capabilities{CPU: c.cpu, MemoryMB: c.memoryMB, BandwidthMbps: c.bandwidthMbps},
+			Standby:      c.standby,
+		},
+		Rule:      rule,
+		Window:    c.window,
+		MaxVoters: c.maxVoters,
+		Logf:      func(format string, args ...any) { fmt.Fprintf(stderr, "agent: "+format+"\n", args...) },
+	}
+	if c.state != "" {
+		if opts.Store, err = manager.NewStore(c.state); err != nil {
+			return err
+		}
+	}
+	// OnChange runs on the agent's goroutine: the printer needs the agent
+	// for the manager's Describe, so it is handed over once created.
+	opts.OnChange = out.change
+	agent, err := qml.Create(conf, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: member %s at %s, domain %q; a silent member is declared failed within %v (3 members), the voters change after %v\n",
+		stamp(time.Now()), c.name, agent.Memberlist().LocalNode().Address(), c.domain,
+		qml.FailureDetectionTime(conf, 3).Round(100*time.Millisecond), c.window)
+	out.setAgent(agent)
+
+	if err := agent.Manager().Publish(c.name); err != nil {
+		fmt.Fprintln(stderr, "metrics:", err)
+	}
+	var srv *http.Server
+	if c.http != "" {
+		ln, err := net.Listen("tcp", c.http)
+		if err != nil {
+			agent.Shutdown()
+			return fmt.Errorf("--http: %v", err)
+		}
+		srv = &http.Server{Handler: handler(agent), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		fmt.Fprintf(stdout, "%s: metrics at http://%s/debug/vars, status at http://%s/status\n", stamp(time.Now()), ln.Addr(), ln.Addr())
+	}
+	if c.join != "" {
+		seeds := strings.Split(c.join, ",")
+		if n, err := agent.Join(seeds); err != nil {
+			fmt.Fprintf(stdout, "%s: joining %s: no member reached yet; retrying while alone\n", stamp(time.Now()), c.join)
+		} else {
+			fmt.Fprintf(stdout, "%s: joined through %d of %s\n", stamp(time.Now()), n, c.join)
+		}
+	}
+
+	<-ctx.Done()
+	fmt.Fprintf(stdout, "%s: leaving\n", stamp(time.Now()))
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+	}
+	agent.Manager().Unpublish()
+	if err := agent.Close(); err != nil {
+		fmt.Fprintln(stderr, "leave:", err)
+	}
+	fmt.Fprintf(stdout, "%s: left\n", stamp(time.Now()))
+	return nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func stamp(t time.Time) string { return t.Format("15:04:05.000") }
+
+// printer writes a report whenever the agent's status changes.
+type printer struct {
+	mu      sync.Mutex
+	w       io.Writer
+	agent   *qml.Agent
+	pending *qml.Status // a change before the agent was known
+}
+
+func (p *printer) setAgent(a *qml.Agent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.agent = a
+	if p.pending != nil {
+		p.print(*p.pending)
+		p.pending = nil
+	}
+}
+
+func (p *printer) change(st qml.Status) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.agent == nil {
+		p.pending = &st
+		return
+	}
+	p.print(st)
+}
+
+func (p *printer) print(st qml.Status) {
+	var b bytes.Buffer
+	report(&b, st, p.agent.Manager())
+	p.w.Write(b.Bytes())
+}
+
+// report writes the membership, the configuration and the recommendation.
+func report(w io.Writer, st qml.Status, m *manager.Manager) {
+	fmt.Fprintf(w, "\n%s: %s, epoch %d\n", stamp(st.Time), st.Self, st.Config.Epoch)
+	var members []string
+	for _, mb := range st.Members {
+		s := fmt.Sprintf("%s %s %s", mb.ID, mb.Addr, mb.State)
+		switch {
+		case mb.Self:
+			s += " (self)"
+		case mb.State == qml.Alive && mb.RTT > 0:
+			s += " rtt " + mb.RTT.Round(10*time.Microsecond).String()
+		case mb.State != qml.Alive:
+			s += " since " + stamp(mb.Since)
+		}
+		members = append(members, s)
+	}
+	fmt.Fprintf(w, "memberlist: %s\n", strings.Join(members, "; "))
+	fmt.Fprint(w, m.Describe())
+	rec := st.Recommendation
+	if st.RecommendError != "" {
+		fmt.Fprintf(w, "recommendation: none: %s\n", st.RecommendError)
+	} else {
+		nodes := "none reachable"
+		if len(rec.Nodes) > 0 {
+			nodes = joinIDs(rec.Nodes)
+		}
+		change := ""
+		if rec.Changed {
+			change = ", proposes a change"
+		}
+		fmt.Fprintf(w, "recommended quorum: %d of %d voters: %s (%s, confidence %.2f%s)\n",
+			rec.Quorum, len(rec.Proposal.Voters), nodes, rec.Strategy, rec.Confidence, change)
+		for _, r := range rec.Reasoning {
+			fmt.Fprintf(w, "  - %s\n", r)
+		}
+		fmt.Fprintf(w, "  impact: %s\n", rec.Impact.Summary)
+	}
+	for _, h := range st.Held {
+		fmt.Fprintf(w, "held: %s\n", h)
+	}
+	if st.LastError != "" {
+		fmt.Fprintf(w, "last refusal: %s\n", st.LastError)
+	}
+}
+
+func joinIDs(ids []manager.NodeID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return strings.Join(s, " ")
+}
+
+// handler serves /debug/vars (expvar), /status (the agent's Status as
+// JSON) and / (the text report).
+func handler(a *qml.Agent) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/debug/vars", expvar.Handler())
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(a.Status())
+	})
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		report(w, a.Status(), a.Manager())
+	})
+	return mux
+}
+
+// logFilter passes memberlist's log lines on, without [DEBUG] ones unless
+// verbose.
+type logFilter struct {
+	w       io.Writer
+	verbose bool
+}
+
+func (f *logFilter) Write(p []byte) (int, error) {
+	if !f.verbose && bytes.Contains(p, []byte("[DEBUG]")) {
+		return len(p), nil
+	}
+	return f.w.Write(p)
+}
