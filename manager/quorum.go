@@ -97,14 +97,8 @@ func Threshold(n int, m FaultModel) (int, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("manager: n must be at least 1, got %d", n)
 	}
-	switch m {
-	case Crash:
-		return n/2 + 1, nil
-	case Byzantine:
-		// floor(2n/3) without computing 2n, which could overflow.
-		return 2*(n/3) + 2*(n%3)/3 + 1, nil
-	}
-	return 0, fmt.Errorf("manager: unknown fault model %d", uint8(m))
+	t, err := WeightedThreshold(uint64(n), m) // n equal votes of weight 1
+	return int(t), err
 }
 
 // WeightedThreshold returns the least weight out of total that forms a
