@@ -23,13 +23,8 @@ func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, re
 	if from >= to {
 		return nil
 	}
-	// The assembly indexes the sources through an array of data pointers:
-	// a [][]byte has a 24-byte stride that x86 addressing cannot scale.
-	// Typed pointers, not uintptrs, so the GC and stack copying see them.
-	var ptrs [generic.SourcesMax]*byte
-	for i, s := range sources {
-		ptrs[i] = unsafe.SliceData(s)
-	}
+	var ptrs pointers
+	first := ptrs.set(sources)
 	var t *byte
 	if target != nil {
 		t = unsafe.SliceData(target)
@@ -38,7 +33,7 @@ func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, re
 	var slow generic.Solver
 	defer slow.Release()
 	for o := from; o < to; o++ {
-		o = fast(&ptrs[0], len(sources), vectorOffset, objectSize, o, to, res, t)
+		o = fast(first, len(sources), vectorOffset, objectSize, o, to, res, t)
 		if o == to {
 			break
 		}
@@ -47,4 +42,25 @@ func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, re
 		}
 	}
 	return nil
+}
+
+// pad is how many copies of replica 0's pointer precede it: the AVX2 count
+// starts up to 15 replicas early, so that it always works in whole groups
+// of 16, and those replicas must read a copy of a.
+const pad = 15
+
+// pointers is what the assembly indexes the sources through: their data
+// pointers (a [][]byte has a 24-byte stride that x86 addressing cannot
+// scale). Typed pointers, not uintptrs, so the GC and stack copying see them.
+type pointers [pad + generic.SourcesMax]*byte
+
+// set fills p from sources and returns the address of replica 0's pointer.
+func (p *pointers) set(sources [][]byte) **byte {
+	for i := range pad {
+		p[i] = unsafe.SliceData(sources[0])
+	}
+	for i, s := range sources {
+		p[pad+i] = unsafe.SliceData(s)
+	}
+	return &p[pad]
 }

@@ -6,8 +6,9 @@ package asm
 
 // fast decides objects [from, to) on the fast path, writing results[o] and,
 // if target is not nil, target's object o. It returns the index of the first
-// object it cannot decide (to if none), having written nothing for it.
-// ptrs holds the n sources' data pointers; the arguments are validated.
+// object it cannot decide (to if none), having written nothing for it or
+// any later object. ptrs points at the n sources' data pointers, preceded by
+// 15 copies of the first; the arguments are validated.
 //
 //go:noescape
 func fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int

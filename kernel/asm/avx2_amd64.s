@@ -5,11 +5,13 @@
 #include "textflag.h"
 
 // func fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
-// Requires: AVX, AVX2, SSE2
-TEXT ·fast(SB), NOSPLIT, $0-72
-	// Registers: AX ptrs, BX n, CX offset of the object's vector, DX object,
-	// SI replica, DI replica pointer (then leader), R8 masks, R9 na, R10 ib,
-	// R11 result, R12 loop limit then nb, R13 scratch; Y0 a, Y1 b, Y2 lane counts of b, Y3 zero.
+// Requires: AVX, AVX2, CMOV, POPCNT, SSE2
+TEXT ·fast(SB), NOSPLIT, $32-72
+	// Registers: AX ptrs, BX n, CX and R14 offsets of objects o and o+1's vectors,
+	// DX object, SI replica (then ib), DI replica pointer (then leader), R8 masks,
+	// R9 and R10 popcounts of objects o and o+1 (R9 then na), R11 result,
+	// R12 loop limit then nb, R13 scratch. Object o: Y0 a, Y1 b, Y2 codes,
+	// Y3 counts of b, Y4 bad, Y5 pick; object o+1: Y6-Y11 likewise; Y12-Y15 scratch.
 	MOVQ  ptrs+0(FP), AX
 	MOVQ  n+8(FP), BX
 	MOVQ  vectorOffset+16(FP), CX
@@ -17,234 +19,1149 @@ TEXT ·fast(SB), NOSPLIT, $0-72
 	MOVQ  objectSize+24(FP), R13
 	IMULQ DX, R13
 	ADDQ  R13, CX
-	VPXOR Y3, Y3, Y3
+	MOVQ  $0x00000000, 24(SP)
 
 object:
 	CMPQ DX, to+40(FP)
 	JAE  done
 
-	// a = replica 0's vector
+	// Phase 1, object o+0: a = replica 0's vector; skip replicas equal to a.
 	MOVQ    (AX), DI
 	VMOVDQU (DI)(CX*1), Y0
 	MOVQ    $0x00000001, SI
 
-	// Phase 1: skip replicas equal to a, eight at a time while eight remain.
-	MOVQ BX, R12
-	SUBQ $0x08, R12
-
-scan8:
-	CMPQ      SI, R12
-	JG        scan1
-	MOVQ      (AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y4
-	MOVQ      8(AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y5
-	MOVQ      16(AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y6
-	MOVQ      24(AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y7
-	MOVQ      32(AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y8
-	MOVQ      40(AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y9
-	MOVQ      48(AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y10
-	MOVQ      56(AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y11
-	VPAND     Y5, Y4, Y4
-	VPAND     Y7, Y6, Y6
-	VPAND     Y9, Y8, Y8
-	VPAND     Y11, Y10, Y10
-	VPAND     Y6, Y4, Y4
-	VPAND     Y10, Y8, Y8
-	VPAND     Y8, Y4, Y4
-	VPMOVMSKB Y4, R8
-	CMPL      R8, $0xffffffff
-	JNE       scan1
-	ADDQ      $0x08, SI
-	JMP       scan8
-
-scan1:
+	// Replica 1 alone first: when it differs, eight compares would be wasted.
 	CMPQ      SI, BX
 	JE        agreed
 	MOVQ      (AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y4
-	VPMOVMSKB Y4, R8
+	VPCMPEQB  (DI)(CX*1), Y0, Y12
+	VPMOVMSKB Y12, R8
 	CMPL      R8, $0xffffffff
-	JNE       second
+	JNE       second0
 	INCQ      SI
-	JMP       scan1
+	MOVQ      BX, R12
+	SUBQ      $0x08, R12
 
-agreed:
-	// Every replica holds a: agreed, unless a depends on itself.
-	VPERMQ    $0x4e, Y0, Y4
-	VPCMPEQB  Y0, Y4, Y4
-	VPMOVMSKB Y4, R8
+scan8_0:
+	CMPQ      SI, R12
+	JG        scan1_0
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y12
+	MOVQ      8(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y13
+	MOVQ      16(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y14
+	MOVQ      24(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y15
+	MOVQ      32(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y2
+	MOVQ      40(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y3
+	MOVQ      48(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y4
+	MOVQ      56(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y5
+	VPAND     Y13, Y12, Y12
+	VPAND     Y15, Y14, Y14
+	VPAND     Y3, Y2, Y2
+	VPAND     Y5, Y4, Y4
+	VPAND     Y14, Y12, Y12
+	VPAND     Y4, Y2, Y2
+	VPAND     Y2, Y12, Y12
+	VPMOVMSKB Y12, R8
 	CMPL      R8, $0xffffffff
-	JE        slow
+	JNE       scan1_0
+	ADDQ      $0x08, SI
+	JMP       scan8_0
 
-	// leader 0, length n
-	MOVQ BX, R11
-	SHLQ $0x08, R11
-	XORQ DI, DI
-	JMP  write
+scan1_0:
+	CMPQ      SI, BX
+	JE        agreed
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JNE       second0
+	INCQ      SI
+	JMP       scan1_0
 
-second:
-	// Phase 2: b = replica r's vector, na = r. Counting starts at r, so b counts itself.
-	VMOVDQU (DI)(CX*1), Y1
-	MOVQ    SI, R10
-	MOVQ    SI, R9
-
-	// Most objects that leave the fast path do so because replica ib+1 is a
-	// third vector (every replica on its own state): catch that before counting.
+second0:
+	VMOVDQU   (DI)(CX*1), Y1
+	MOVQ      SI, (SP)
 	LEAQ      1(SI), R13
 	CMPQ      R13, BX
-	JE        counting
+	JE        scanned0
 	MOVQ      8(AX)(SI*8), DI
-	VMOVDQU   (DI)(CX*1), Y4
-	VPCMPEQB  Y4, Y0, Y5
-	VPMOVMSKB Y5, R8
+	VMOVDQU   (DI)(CX*1), Y12
+	VPCMPEQB  Y12, Y0, Y13
+	VPMOVMSKB Y13, R8
 	CMPL      R8, $0xffffffff
-	JE        counting
-	VPCMPEQB  Y4, Y1, Y5
-	VPMOVMSKB Y5, R8
+	JE        scanned0
+	VPCMPEQB  Y12, Y1, Y13
+	VPMOVMSKB Y13, R8
 	CMPL      R8, $0xffffffff
 	JNE       slow
 
-counting:
+scanned0:
+	// Object o leaves phase 1: scan o+1 too, to count both in one pass.
+	LEAQ 1(DX), R13
+	CMPQ R13, to+40(FP)
+	JAE  single
+	MOVQ objectSize+24(FP), R14
+	ADDQ CX, R14
+
+	// Phase 1, object o+1: a = replica 0's vector; skip replicas equal to a.
+	MOVQ    (AX), DI
+	VMOVDQU (DI)(R14*1), Y6
+	MOVQ    $0x00000001, SI
+
+	// Replica 1 alone first: when it differs, eight compares would be wasted.
+	CMPQ      SI, BX
+	JE        single
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JNE       second1
+	INCQ      SI
+	MOVQ      BX, R12
+	SUBQ      $0x08, R12
+
+scan8_1:
+	CMPQ      SI, R12
+	JG        scan1_1
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	MOVQ      8(AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y13
+	MOVQ      16(AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y14
+	MOVQ      24(AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y15
+	MOVQ      32(AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y2
+	MOVQ      40(AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y3
+	MOVQ      48(AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y4
+	MOVQ      56(AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y5
+	VPAND     Y13, Y12, Y12
+	VPAND     Y15, Y14, Y14
+	VPAND     Y3, Y2, Y2
+	VPAND     Y5, Y4, Y4
+	VPAND     Y14, Y12, Y12
+	VPAND     Y4, Y2, Y2
+	VPAND     Y2, Y12, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JNE       scan1_1
+	ADDQ      $0x08, SI
+	JMP       scan8_1
+
+scan1_1:
+	CMPQ      SI, BX
+	JE        single
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JNE       second1
+	INCQ      SI
+	JMP       scan1_1
+
+second1:
+	VMOVDQU   (DI)(R14*1), Y7
+	MOVQ      SI, 8(SP)
+	LEAQ      1(SI), R13
+	CMPQ      R13, BX
+	JE        scanned1
+	MOVQ      8(AX)(SI*8), DI
+	VMOVDQU   (DI)(R14*1), Y12
+	VPCMPEQB  Y12, Y6, Y13
+	VPMOVMSKB Y13, R8
+	CMPL      R8, $0xffffffff
+	JE        scanned1
+	VPCMPEQB  Y12, Y7, Y13
+	VPMOVMSKB Y13, R8
+	CMPL      R8, $0xffffffff
+	JNE       single
+
+scanned1:
+	MOVQ    (SP), R13
+	CMPQ    R13, 8(SP)
+	CMOVQGT 8(SP), R13
+	MOVQ    $0x00000001, 24(SP)
+	NEGQ    R13
+	ADDQ    BX, R13
+	CMPQ    R13, $0x02
+	JLE     pair2
+	CMPQ    R13, $0x04
+	JLE     pair4
+	CMPQ    R13, $0x08
+	JLE     pair8
+	LEAQ    15(R13), R13
+	ANDQ    $-16, R13
+	NEGQ    R13
+	ADDQ    BX, R13
+	MOVQ    R13, 16(SP)
+
+	// Phase 2 (2 object(s)): count from start in groups of 16.
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y0, Y1, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X5
+	VPBROADCASTD X5, Y5
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	XORQ         R9, R9
+
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y6, Y7, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X11
+	VPBROADCASTD X11, Y11
+	VPXOR        Y9, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	XORQ         R10, R10
+	MOVQ         16(SP), SI
+
+pair16group:
 	VPXOR    Y2, Y2, Y2
-	VPXOR    Y10, Y10, Y10
-	XORQ     R8, R8
-	VPCMPEQB Y11, Y11, Y11
-	MOVQ     BX, R12
-	SUBQ     $0x04, R12
-
-count4:
-	CMPQ     SI, R12
-	JG       count1
+	VPXOR    Y8, Y8, Y8
 	MOVQ     (AX)(SI*8), DI
-	VPCMPEQB (DI)(CX*1), Y0, Y12
-	VPTEST   Y11, Y12
-	ADCQ     $0x00000000, R9
-	VPCMPEQQ (DI)(CX*1), Y1, Y12
-	VPSUBQ   Y12, Y2, Y2
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
 	MOVQ     8(AX)(SI*8), DI
-	VPCMPEQB (DI)(CX*1), Y0, Y13
-	VPTEST   Y11, Y13
-	ADCQ     $0x00000000, R8
-	VPCMPEQQ (DI)(CX*1), Y1, Y13
-	VPSUBQ   Y13, Y10, Y10
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
 	MOVQ     16(AX)(SI*8), DI
-	VPCMPEQB (DI)(CX*1), Y0, Y14
-	VPTEST   Y11, Y14
-	ADCQ     $0x00000000, R9
-	VPCMPEQQ (DI)(CX*1), Y1, Y14
-	VPSUBQ   Y14, Y2, Y2
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
 	MOVQ     24(AX)(SI*8), DI
-	VPCMPEQB (DI)(CX*1), Y0, Y15
-	VPTEST   Y11, Y15
-	ADCQ     $0x00000000, R8
-	VPCMPEQQ (DI)(CX*1), Y1, Y15
-	VPSUBQ   Y15, Y10, Y10
-	ADDQ     $0x04, SI
-	JMP      count4
-
-count1:
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     32(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     40(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     48(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     56(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     64(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     72(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     80(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     88(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     96(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     104(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     112(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     120(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	VPERMD   Y2, Y5, Y12
+	VMOVD    X12, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R9
+	VPXOR    Y12, Y2, Y12
+	VPOR     Y12, Y4, Y4
+	VPERMD   Y8, Y11, Y14
+	VMOVD    X14, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R10
+	VPXOR    Y14, Y8, Y14
+	VPOR     Y14, Y10, Y10
+	ADDQ     $0x10, SI
 	CMPQ     SI, BX
-	JE       counted
+	JL       pair16group
+	JMP      decide0
+
+pair8:
+	LEAQ 7(R13), R13
+	ANDQ $-8, R13
+	NEGQ R13
+	ADDQ BX, R13
+	MOVQ R13, 16(SP)
+
+	// Phase 2 (2 object(s)): count from start in groups of 8.
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y0, Y1, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X5
+	VPBROADCASTD X5, Y5
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	XORQ         R9, R9
+
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y6, Y7, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X11
+	VPBROADCASTD X11, Y11
+	VPXOR        Y9, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	XORQ         R10, R10
+	MOVQ         16(SP), SI
+
+pair8group:
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y8, Y8, Y8
 	MOVQ     (AX)(SI*8), DI
-	VPCMPEQB (DI)(CX*1), Y0, Y12
-	VPTEST   Y11, Y12
-	ADCQ     $0x00000000, R9
-	VPCMPEQQ (DI)(CX*1), Y1, Y12
-	VPSUBQ   Y12, Y2, Y2
-	INCQ     SI
-	JMP      count1
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     8(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     16(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     24(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     32(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     40(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     48(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     56(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	VPERMD   Y2, Y5, Y12
+	VMOVD    X12, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R9
+	VPXOR    Y12, Y2, Y12
+	VPOR     Y12, Y4, Y4
+	VPERMD   Y8, Y11, Y14
+	VMOVD    X14, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R10
+	VPXOR    Y14, Y8, Y14
+	VPOR     Y14, Y10, Y10
+	ADDQ     $0x08, SI
+	CMPQ     SI, BX
+	JL       pair8group
+	JMP      decide0
 
-counted:
-	ADDQ   R8, R9
-	VPADDQ Y10, Y2, Y2
+pair4:
+	LEAQ 3(R13), R13
+	ANDQ $-4, R13
+	NEGQ R13
+	ADDQ BX, R13
+	MOVQ R13, 16(SP)
 
-	// nb = n - na. Every non-a replica is b iff each lane of b was matched
-	// nb times, plus (na-ib) times where a and b share the lane.
-	MOVQ         BX, R12
-	SUBQ         R9, R12
-	MOVQ         R9, R13
-	SUBQ         R10, R13
-	MOVQ         R13, X4
-	VPBROADCASTQ X4, Y4
-	VPCMPEQQ     Y0, Y1, Y5
-	VPAND        Y5, Y4, Y4
-	MOVQ         R12, X5
-	VPBROADCASTQ X5, Y5
-	VPADDQ       Y4, Y5, Y5
-	VPCMPEQQ     Y2, Y5, Y5
-	VPMOVMSKB    Y5, R8
-	CMPL         R8, $0xffffffff
+	// Phase 2 (2 object(s)): count from start in groups of 4.
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y0, Y1, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X5
+	VPBROADCASTD X5, Y5
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	XORQ         R9, R9
+
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y6, Y7, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X11
+	VPBROADCASTD X11, Y11
+	VPXOR        Y9, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	XORQ         R10, R10
+	MOVQ         16(SP), SI
+
+pair4group:
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y8, Y8, Y8
+	MOVQ     (AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     8(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     16(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     24(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	VPERMD   Y2, Y5, Y12
+	VMOVD    X12, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R9
+	VPXOR    Y12, Y2, Y12
+	VPOR     Y12, Y4, Y4
+	VPERMD   Y8, Y11, Y14
+	VMOVD    X14, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R10
+	VPXOR    Y14, Y8, Y14
+	VPOR     Y14, Y10, Y10
+	ADDQ     $0x04, SI
+	CMPQ     SI, BX
+	JL       pair4group
+	JMP      decide0
+
+pair2:
+	LEAQ 1(R13), R13
+	ANDQ $-2, R13
+	NEGQ R13
+	ADDQ BX, R13
+	MOVQ R13, 16(SP)
+
+	// Phase 2 (2 object(s)): count from start in groups of 2.
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y0, Y1, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X5
+	VPBROADCASTD X5, Y5
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	XORQ         R9, R9
+
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y6, Y7, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X11
+	VPBROADCASTD X11, Y11
+	VPXOR        Y9, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	XORQ         R10, R10
+	MOVQ         16(SP), SI
+
+pair2group:
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y8, Y8, Y8
+	MOVQ     (AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	MOVQ     8(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPCMPEQD (DI)(R14*1), Y6, Y14
+	VPAVGW   Y14, Y8, Y8
+	VPCMPEQW (DI)(R14*1), Y7, Y15
+	VPSUBW   Y15, Y9, Y9
+	VPERMD   Y2, Y5, Y12
+	VMOVD    X12, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R9
+	VPXOR    Y12, Y2, Y12
+	VPOR     Y12, Y4, Y4
+	VPERMD   Y8, Y11, Y14
+	VMOVD    X14, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R10
+	VPXOR    Y14, Y8, Y14
+	VPOR     Y14, Y10, Y10
+	ADDQ     $0x02, SI
+	CMPQ     SI, BX
+	JL       pair2group
+	JMP      decide0
+
+single:
+	MOVQ (SP), R13
+	NEGQ R13
+	ADDQ BX, R13
+	CMPQ R13, $0x02
+	JLE  one2
+	CMPQ R13, $0x04
+	JLE  one4
+	CMPQ R13, $0x08
+	JLE  one8
+	LEAQ 15(R13), R13
+	ANDQ $-16, R13
+	NEGQ R13
+	ADDQ BX, R13
+	MOVQ R13, 16(SP)
+
+	// Phase 2 (1 object(s)): count from start in groups of 16.
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y0, Y1, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X5
+	VPBROADCASTD X5, Y5
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	XORQ         R9, R9
+	MOVQ         16(SP), SI
+
+one16group:
+	VPXOR    Y2, Y2, Y2
+	MOVQ     (AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     8(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     16(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     24(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     32(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     40(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     48(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     56(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     64(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     72(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     80(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     88(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     96(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     104(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     112(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     120(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPERMD   Y2, Y5, Y12
+	VMOVD    X12, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R9
+	VPXOR    Y12, Y2, Y12
+	VPOR     Y12, Y4, Y4
+	ADDQ     $0x10, SI
+	CMPQ     SI, BX
+	JL       one16group
+	JMP      decide0
+
+one8:
+	LEAQ 7(R13), R13
+	ANDQ $-8, R13
+	NEGQ R13
+	ADDQ BX, R13
+	MOVQ R13, 16(SP)
+
+	// Phase 2 (1 object(s)): count from start in groups of 8.
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y0, Y1, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X5
+	VPBROADCASTD X5, Y5
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	XORQ         R9, R9
+	MOVQ         16(SP), SI
+
+one8group:
+	VPXOR    Y2, Y2, Y2
+	MOVQ     (AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     8(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     16(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     24(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     32(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     40(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     48(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     56(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPERMD   Y2, Y5, Y12
+	VMOVD    X12, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R9
+	VPXOR    Y12, Y2, Y12
+	VPOR     Y12, Y4, Y4
+	ADDQ     $0x08, SI
+	CMPQ     SI, BX
+	JL       one8group
+	JMP      decide0
+
+one4:
+	LEAQ 3(R13), R13
+	ANDQ $-4, R13
+	NEGQ R13
+	ADDQ BX, R13
+	MOVQ R13, 16(SP)
+
+	// Phase 2 (1 object(s)): count from start in groups of 4.
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y0, Y1, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X5
+	VPBROADCASTD X5, Y5
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	XORQ         R9, R9
+	MOVQ         16(SP), SI
+
+one4group:
+	VPXOR    Y2, Y2, Y2
+	MOVQ     (AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     8(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     16(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     24(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPERMD   Y2, Y5, Y12
+	VMOVD    X12, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R9
+	VPXOR    Y12, Y2, Y12
+	VPOR     Y12, Y4, Y4
+	ADDQ     $0x04, SI
+	CMPQ     SI, BX
+	JL       one4group
+	JMP      decide0
+
+one2:
+	LEAQ 1(R13), R13
+	ANDQ $-2, R13
+	NEGQ R13
+	ADDQ BX, R13
+	MOVQ R13, 16(SP)
+
+	// Phase 2 (1 object(s)): count from start in groups of 2.
+	// pick = the first 32-bit lane where a and b differ (one does: a != b)
+	VPCMPEQD     Y0, Y1, Y12
+	VMOVMSKPS    Y12, R13
+	NOTL         R13
+	BSFL         R13, R13
+	VMOVD        R13, X5
+	VPBROADCASTD X5, Y5
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	XORQ         R9, R9
+	MOVQ         16(SP), SI
+
+one2group:
+	VPXOR    Y2, Y2, Y2
+	MOVQ     (AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	MOVQ     8(AX)(SI*8), DI
+	VPCMPEQD (DI)(CX*1), Y0, Y12
+	VPAVGW   Y12, Y2, Y2
+	VPCMPEQW (DI)(CX*1), Y1, Y13
+	VPSUBW   Y13, Y3, Y3
+	VPERMD   Y2, Y5, Y12
+	VMOVD    X12, R13
+	POPCNTL  R13, R13
+	ADDQ     R13, R9
+	VPXOR    Y12, Y2, Y12
+	VPOR     Y12, Y4, Y4
+	ADDQ     $0x02, SI
+	CMPQ     SI, BX
+	JL       one2group
+
+decide0:
+	// Every group matched a in all lanes where a and b differ, or in none.
+	VPCMPEQD Y0, Y1, Y12
+	VPTEST   Y4, Y12
+	JCC      slow
+
+	// na = start + popcounts/2; nb = n - na
+	SHRQ $0x01, R9
+	ADDQ 16(SP), R9
+	MOVQ BX, R12
+	SUBQ R9, R12
+
+	// b's counts: n-start where a and b agree, nb where they differ.
+	VPCMPEQW     Y0, Y1, Y12
+	MOVQ         BX, R13
+	SUBQ         16(SP), R13
+	MOVQ         R13, X13
+	VPBROADCASTW X13, Y13
+	VPXOR        Y3, Y13, Y13
+	VPTEST       Y13, Y12
 	JNE          slow
+	MOVQ         R12, X13
+	VPBROADCASTW X13, Y13
+	VPXOR        Y3, Y13, Y13
+	VPTEST       Y13, Y12
+	JCC          slow
+	MOVQ         (SP), SI
 
 	// Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).
-	VPERMQ    $0x4e, Y0, Y4
-	VPCMPEQB  Y0, Y4, Y4
-	VPMOVMSKB Y4, R8
+	VPERMQ    $0x4e, Y0, Y12
+	VPCMPEQB  Y0, Y12, Y12
+	VPMOVMSKB Y12, R8
 	CMPW      R8, $0xffff
 	JE        slow
-	VPERMQ    $0x4e, Y1, Y5
-	VPCMPEQB  Y1, Y5, Y4
-	VPMOVMSKB Y4, R8
+	VPERMQ    $0x4e, Y1, Y13
+	VPCMPEQB  Y1, Y13, Y12
+	VPMOVMSKB Y12, R8
 	CMPW      R8, $0xffff
 	JE        slow
-	VPCMPEQB  Y0, Y1, Y4
-	VPMOVMSKB Y4, R8
+	VPCMPEQB  Y0, Y1, Y12
+	VPMOVMSKB Y12, R8
 	CMPW      R8, $0xffff
 	JE        slow
-	VPCMPEQB  Y0, Y5, Y4
-	VPMOVMSKB Y4, R8
+	VPCMPEQB  Y0, Y13, Y12
+	VPMOVMSKB Y12, R8
 	CMPL      R8, $0xffffffff
 	JE        slow
 	CMPW      R8, $0xffff
-	JE        bOnA
+	JE        bOnA0
 	SHRL      $0x10, R8
 	CMPW      R8, $0xffff
-	JE        aOnB
+	JE        aOnB0
 
 	// Unrelated: the larger group wins; equal groups are split-brain.
 	CMPQ R9, R12
-	JA   aWins
-	JB   bWins
+	JA   aWins0
+	JB   bWins0
 	MOVL $0x01000000, R11
 	JMP  write
 
-aWins:
+aWins0:
 	// leader 0, length na
 	MOVQ R9, R11
 	SHLQ $0x08, R11
 	XORQ DI, DI
 	JMP  write
 
-bWins:
+bWins0:
 	// leader ib, length nb
 	MOVQ R12, R11
 	SHLQ $0x08, R11
-	ORQ  R10, R11
-	MOVQ R10, DI
+	ORQ  SI, R11
+	MOVQ SI, DI
 	JMP  write
 
-bOnA:
+bOnA0:
 	// b was built on a: leader ib, length n, repair na
 	MOVQ R9, R11
 	SHLQ $0x08, R11
 	ORQ  BX, R11
 	SHLQ $0x08, R11
-	ORQ  R10, R11
-	MOVQ R10, DI
+	ORQ  SI, R11
+	MOVQ SI, DI
 	JMP  write
 
-aOnB:
+aOnB0:
 	// a was built on b: leader 0, length n, repair nb
 	MOVQ R12, R11
 	SHLQ $0x08, R11
 	ORQ  BX, R11
+	SHLQ $0x08, R11
+	XORQ DI, DI
+	JMP  write
+
+decide1:
+	// Every group matched a in all lanes where a and b differ, or in none.
+	VPCMPEQD Y6, Y7, Y12
+	VPTEST   Y10, Y12
+	JCC      slow
+
+	// na = start + popcounts/2; nb = n - na
+	MOVQ R10, R9
+	SHRQ $0x01, R9
+	ADDQ 16(SP), R9
+	MOVQ BX, R12
+	SUBQ R9, R12
+
+	// b's counts: n-start where a and b agree, nb where they differ.
+	VPCMPEQW     Y6, Y7, Y12
+	MOVQ         BX, R13
+	SUBQ         16(SP), R13
+	MOVQ         R13, X13
+	VPBROADCASTW X13, Y13
+	VPXOR        Y9, Y13, Y13
+	VPTEST       Y13, Y12
+	JNE          slow
+	MOVQ         R12, X13
+	VPBROADCASTW X13, Y13
+	VPXOR        Y9, Y13, Y13
+	VPTEST       Y13, Y12
+	JCC          slow
+	MOVQ         8(SP), SI
+
+	// Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).
+	VPERMQ    $0x4e, Y6, Y12
+	VPCMPEQB  Y6, Y12, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPERMQ    $0x4e, Y7, Y13
+	VPCMPEQB  Y7, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y6, Y7, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y6, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JE        slow
+	CMPW      R8, $0xffff
+	JE        bOnA1
+	SHRL      $0x10, R8
+	CMPW      R8, $0xffff
+	JE        aOnB1
+
+	// Unrelated: the larger group wins; equal groups are split-brain.
+	CMPQ R9, R12
+	JA   aWins1
+	JB   bWins1
+	MOVL $0x01000000, R11
+	JMP  write
+
+aWins1:
+	// leader 0, length na
+	MOVQ R9, R11
+	SHLQ $0x08, R11
+	XORQ DI, DI
+	JMP  write
+
+bWins1:
+	// leader ib, length nb
+	MOVQ R12, R11
+	SHLQ $0x08, R11
+	ORQ  SI, R11
+	MOVQ SI, DI
+	JMP  write
+
+bOnA1:
+	// b was built on a: leader ib, length n, repair na
+	MOVQ R9, R11
+	SHLQ $0x08, R11
+	ORQ  BX, R11
+	SHLQ $0x08, R11
+	ORQ  SI, R11
+	MOVQ SI, DI
+	JMP  write
+
+aOnB1:
+	// a was built on b: leader 0, length n, repair nb
+	MOVQ R12, R11
+	SHLQ $0x08, R11
+	ORQ  BX, R11
+	SHLQ $0x08, R11
+	XORQ DI, DI
+	JMP  write
+
+agreed:
+	// Every replica holds a: agreed, unless a depends on itself.
+	VPERMQ    $0x4e, Y0, Y12
+	VPCMPEQB  Y0, Y12, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JE        slow
+
+	// leader 0, length n
+	MOVQ BX, R11
 	SHLQ $0x08, R11
 	XORQ DI, DI
 
@@ -261,7 +1178,7 @@ write:
 	SUBQ  $0x20, R13
 	XORQ  R8, R8
 	TESTL $0x0000ff00, R11
-	JE    zero128
+	JE    zero
 	MOVQ  (AX)(DI*8), DI
 	ADDQ  DI, R12
 
@@ -269,56 +1186,64 @@ copy128:
 	LEAQ    96(R8), DI
 	CMPQ    DI, R13
 	JAE     copy32
-	VMOVDQU (R12)(R8*1), Y4
-	VMOVDQU 32(R12)(R8*1), Y5
-	VMOVDQU 64(R12)(R8*1), Y6
-	VMOVDQU 96(R12)(R8*1), Y7
-	VMOVDQU Y4, (SI)(R8*1)
-	VMOVDQU Y5, 32(SI)(R8*1)
-	VMOVDQU Y6, 64(SI)(R8*1)
-	VMOVDQU Y7, 96(SI)(R8*1)
+	VMOVDQU (R12)(R8*1), Y12
+	VMOVDQU 32(R12)(R8*1), Y13
+	VMOVDQU 64(R12)(R8*1), Y14
+	VMOVDQU 96(R12)(R8*1), Y15
+	VMOVDQU Y12, (SI)(R8*1)
+	VMOVDQU Y13, 32(SI)(R8*1)
+	VMOVDQU Y14, 64(SI)(R8*1)
+	VMOVDQU Y15, 96(SI)(R8*1)
 	ADDQ    $0x80, R8
 	JMP     copy128
 
 copy32:
 	CMPQ    R8, R13
 	JAE     copyLast
-	VMOVDQU (R12)(R8*1), Y4
-	VMOVDQU Y4, (SI)(R8*1)
+	VMOVDQU (R12)(R8*1), Y12
+	VMOVDQU Y12, (SI)(R8*1)
 	ADDQ    $0x20, R8
 	JMP     copy32
 
 copyLast:
-	VMOVDQU (R12)(R13*1), Y4
-	VMOVDQU Y4, (SI)(R13*1)
+	VMOVDQU (R12)(R13*1), Y12
+	VMOVDQU Y12, (SI)(R13*1)
 	JMP     copied
+
+zero:
+	VPXOR Y12, Y12, Y12
 
 zero128:
 	LEAQ    96(R8), DI
 	CMPQ    DI, R13
 	JAE     zero32
-	VMOVDQU Y3, (SI)(R8*1)
-	VMOVDQU Y3, 32(SI)(R8*1)
-	VMOVDQU Y3, 64(SI)(R8*1)
-	VMOVDQU Y3, 96(SI)(R8*1)
+	VMOVDQU Y12, (SI)(R8*1)
+	VMOVDQU Y12, 32(SI)(R8*1)
+	VMOVDQU Y12, 64(SI)(R8*1)
+	VMOVDQU Y12, 96(SI)(R8*1)
 	ADDQ    $0x80, R8
 	JMP     zero128
 
 zero32:
 	CMPQ    R8, R13
 	JAE     zeroLast
-	VMOVDQU Y3, (SI)(R8*1)
+	VMOVDQU Y12, (SI)(R8*1)
 	ADDQ    $0x20, R8
 	JMP     zero32
 
 zeroLast:
-	VMOVDQU Y3, (SI)(R13*1)
+	VMOVDQU Y12, (SI)(R13*1)
 
 copied:
 	INCQ DX
 	MOVQ objectSize+24(FP), R13
 	ADDQ R13, CX
-	JMP  object
+
+	// The second object of a pair is decided after the first is written.
+	CMPQ 24(SP), $0x00
+	JE   object
+	MOVQ $0x00000000, 24(SP)
+	JMP  decide1
 
 slow:
 done:

@@ -8,4 +8,4 @@ import "golang.org/x/sys/cpu"
 const Name = "avx2"
 
 // Available reports whether this CPU (and OS) can run it.
-func Available() bool { return cpu.X86.HasAVX2 }
+func Available() bool { return cpu.X86.HasAVX2 && cpu.X86.HasPOPCNT }

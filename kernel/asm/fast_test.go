@@ -4,7 +4,6 @@ package asm
 
 import (
 	"testing"
-	"unsafe"
 
 	"github.com/lockstep/quorum/internal/suite"
 )
@@ -24,12 +23,9 @@ func TestFastDecides(t *testing.T) {
 	} {
 		vectors := suite.Letters(spec)
 		sources := suite.Sources([][][]byte{vectors}, 32, 0)
-		ptrs := make([]*byte, len(sources))
-		for i, s := range sources {
-			ptrs[i] = unsafe.SliceData(s)
-		}
+		var ptrs pointers
 		var res uint32
-		if got := fast(&ptrs[0], len(sources), 0, 32, 0, 1, &res, nil); got != 1 {
+		if got := fast(ptrs.set(sources), len(sources), 0, 32, 0, 1, &res, nil); got != 1 {
 			t.Errorf("%s: handed back to the slow path", spec)
 		}
 	}

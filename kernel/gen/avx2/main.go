@@ -7,21 +7,33 @@
 //  1. a is replica 0's vector. Scan forward while replicas equal a, eight
 //     then one at a time: one 256-bit compare per replica covers the whole
 //     vector, so ID1 is checked for free. If all do, the object is agreed.
-//  2. Otherwise b is the first replica that differs (index ib). Over the
-//     rest, count exact matches of a (compare, movemask, carry of mask+1)
-//     and, branch-free, per-64-bit-lane matches of b. The lane counts prove
-//     that every non-a replica is b: each lane of b must have been matched
-//     by all nb = n-na of them, plus by the na-ib copies of a counted from
-//     ib on where a and b share that lane. (Lane counts alone would miss a replica mixing a's
-//     and b's lanes; the exact count of a is what rules that out.)
+//  2. Otherwise b is the first replica that differs (index ib). Count the
+//     replicas in groups of sixteen, two compares per replica and no branch:
+//     - a, per 32-bit lane: VPAVGW of the compare into a 16-bit code shifts
+//     the replica's match bit in, so after a group each lane's code is the
+//     exact set of the group's replicas matching a in that lane. Every lane
+//     where a and b differ must hold the same set (the group's copies of
+//     a): a replica mixing a's and b's lanes cannot hide, and the set's
+//     popcount counts a exactly.
+//     - b, per 16-bit lane: a plain count of matches. Each lane must be
+//     matched nb = n-na times where a and b differ (by every non-a replica,
+//     which cannot match a there) and by every replica where they agree.
+//     Counting starts at the replica that makes the groups whole, at most
+//     15 before ib; replicas before ib are copies of a, and the driver puts
+//     15 copies of replica 0's pointer before it, so a start below 0 reads a.
+//     When the next object also leaves phase 1 for phase 2, both are
+//     counted in the same pass, one pointer load serving two objects.
 //  3. Compare a and b once: self-loops, a conflict (one ID0, two ID1s) or a
 //     mutual dependency go to the slow path; one built on the other is a
 //     chain; otherwise the larger group wins and a tie is split-brain.
 //
-// An object it cannot decide is handed back to Go by returning its index.
+// An object it cannot decide is handed back to Go by returning its index,
+// with nothing written for it or after it.
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -29,31 +41,44 @@ import (
 
 // Register roles, fixed for the whole routine so the listing reads alone.
 var (
-	ptrs   = RAX                                             // the sources' data pointers, 8 bytes each
-	n      = RBX                                             // replicas
-	off    = RCX                                             // byte offset of the current object's vector in every source
-	obj    = RDX                                             // current object index
-	r      = RSI                                             // replica index
-	p      = RDI                                             // a replica's data pointer; the leader's index once decided
-	mask   = R8                                              // compare masks
-	na     = R9                                              // replicas equal to a
-	ib     = R10                                             // first replica on b
-	word   = R11                                             // the result being built: leader | length<<8 | repair<<16 | forked<<24
-	nb     = R12                                             // replicas on b, once counted
-	limit  = R12                                             // before that: the last replica index an unrolled loop may start at
-	tmp    = R13                                             // scratch
-	a      = Y0                                              // replica 0's vector
-	b      = Y1                                              // the first other vector
-	laneB  = Y2                                              // per 64-bit lane: replicas matching b in that lane
-	zero   = Y3                                              // zero, for filling target objects with no leader
-	ones   = Y11                                             // all ones, while counting
-	na2    = R8                                              // second counter of a while counting (then masks again)
-	laneB2 = Y10                                             // second lane counts of b while counting
-	y      = []VecPhysical{Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11} // replica vectors and compare results
-	ycmp   = []VecPhysical{Y12, Y13, Y14, Y15}
+	ptrs = RAX // the sources' data pointers, 8 bytes each
+	n    = RBX // replicas
+	obj  = RDX // current object index
+	r    = RSI // replica index; the object's ib while deciding
+	p    = RDI // a replica's data pointer; the leader's index once decided
+	mask = R8  // compare masks
+	na   = R9  // replicas equal to a, once counted
+	word = R11 // the result being built: leader | length<<8 | repair<<16 | forked<<24
+	nb   = R12 // replicas on b, once counted; before that a loop limit
+	tmp  = R13 // scratch
 )
 
-func vec(base Register) Mem { return Mem{Base: base, Index: off, Scale: 1} }
+// object is the state of one object being decided; two can be in flight.
+type object struct {
+	off    Register    // byte offset of its vector in every source
+	pop    Register    // counting: sum of the groups' set popcounts, twice over
+	a, b   VecPhysical // replica 0's vector and the first other one
+	codes  VecPhysical // this group's 16-bit code per 32-bit lane: replicas matching a
+	counts VecPhysical // per 16-bit lane: replicas matching b
+	bad    VecPhysical // OR of every group's codes XOR the code of lane pick
+	pick   VecPhysical // a 32-bit lane where a and b differ, in every lane (VPERMD index)
+	ib     Mem         // index of the first replica on b
+}
+
+var (
+	objects = [2]object{
+		{off: RCX, pop: R9, a: Y0, b: Y1, codes: Y2, counts: Y3, bad: Y4, pick: Y5},
+		{off: R14, pop: R10, a: Y6, b: Y7, codes: Y8, counts: Y9, bad: Y10, pick: Y11},
+	}
+	// Phase 1's eight compare results: object 0's counting registers are
+	// free until both objects have been scanned.
+	scan8 = []VecPhysical{Y12, Y13, Y14, Y15, Y2, Y3, Y4, Y5}
+	t     = []VecPhysical{Y12, Y13, Y14, Y15} // scratch
+)
+
+const group = 16 // replicas per code: VPAVGW shifts 16-bit codes
+
+func vec(base, off Register) Mem { return Mem{Base: base, Index: off, Scale: 1} }
 
 // loadPtr sets p to replica (r + k)'s data pointer.
 func loadPtr(k int) { MOVQ(Mem{Base: ptrs, Index: r, Scale: 8, Disp: 8 * k}, p) }
@@ -65,203 +90,64 @@ func main() {
 	Doc(
 		"fast decides objects [from, to) on the fast path, writing results[o] and,",
 		"if target is not nil, target's object o. It returns the index of the first",
-		"object it cannot decide (to if none), having written nothing for it.",
-		"ptrs holds the n sources' data pointers; the arguments are validated.",
+		"object it cannot decide (to if none), having written nothing for it or",
+		"any later object. ptrs points at the n sources' data pointers, preceded by",
+		"15 copies of the first; the arguments are validated.",
 	)
 	Comment(
-		"Registers: AX ptrs, BX n, CX offset of the object's vector, DX object,",
-		"SI replica, DI replica pointer (then leader), R8 masks, R9 na, R10 ib,",
-		"R11 result, R12 loop limit then nb, R13 scratch; Y0 a, Y1 b, Y2 lane counts of b, Y3 zero.",
+		"Registers: AX ptrs, BX n, CX and R14 offsets of objects o and o+1's vectors,",
+		"DX object, SI replica (then ib), DI replica pointer (then leader), R8 masks,",
+		"R9 and R10 popcounts of objects o and o+1 (R9 then na), R11 result,",
+		"R12 loop limit then nb, R13 scratch. Object o: Y0 a, Y1 b, Y2 codes,",
+		"Y3 counts of b, Y4 bad, Y5 pick; object o+1: Y6-Y11 likewise; Y12-Y15 scratch.",
 	)
+	objects[0].ib, objects[1].ib = AllocLocal(8), AllocLocal(8)
+	start, pending := AllocLocal(8), AllocLocal(8)
 	Load(Param("ptrs"), ptrs)
 	Load(Param("n"), n)
-	Load(Param("vectorOffset"), off)
+	Load(Param("vectorOffset"), objects[0].off)
 	Load(Param("from"), obj)
 	Load(Param("objectSize"), tmp)
 	IMULQ(obj, tmp)
-	ADDQ(tmp, off)
-	VPXOR(zero, zero, zero)
+	ADDQ(tmp, objects[0].off)
+	MOVQ(U32(0), pending)
 
 	Label("object")
 	to, _ := Param("to").Resolve()
 	CMPQ(obj, to.Addr)
 	JAE(LabelRef("done"))
+	scan(0, "agreed", "slow")
 
-	Comment("a = replica 0's vector")
-	MOVQ(Mem{Base: ptrs}, p)
-	VMOVDQU(vec(p), a)
-	MOVQ(U32(1), r)
+	Comment("Object o leaves phase 1: scan o+1 too, to count both in one pass.")
+	LEAQ(Mem{Base: obj, Disp: 1}, tmp)
+	CMPQ(tmp, to.Addr)
+	JAE(LabelRef("single"))
+	Load(Param("objectSize"), objects[1].off)
+	ADDQ(objects[0].off, objects[1].off)
+	scan(1, "single", "single")
+	MOVQ(objects[0].ib, tmp)
+	CMPQ(tmp, objects[1].ib)
+	CMOVQGT(objects[1].ib, tmp) // the lower ib of the two
+	MOVQ(U32(1), pending)
+	counting([]object{objects[0], objects[1]}, start, "pair")
 
-	Comment("Phase 1: skip replicas equal to a, eight at a time while eight remain.")
-	MOVQ(n, limit)
-	SUBQ(U8(8), limit)
-	Label("scan8")
-	CMPQ(r, limit)
-	JG(LabelRef("scan1"))
-	for k := range 8 {
-		loadPtr(k)
-		VPCMPEQB(vec(p), a, y[k])
-	}
-	VPAND(y[1], y[0], y[0])
-	VPAND(y[3], y[2], y[2])
-	VPAND(y[5], y[4], y[4])
-	VPAND(y[7], y[6], y[6])
-	VPAND(y[2], y[0], y[0])
-	VPAND(y[6], y[4], y[4])
-	VPAND(y[4], y[0], y[0])
-	VPMOVMSKB(y[0], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
-	JNE(LabelRef("scan1")) // a difference among these eight: find it one by one
-	ADDQ(U8(8), r)
-	JMP(LabelRef("scan8"))
+	Label("single")
+	MOVQ(objects[0].ib, tmp)
+	counting([]object{objects[0]}, start, "one")
 
-	Label("scan1")
-	CMPQ(r, n)
-	JE(LabelRef("agreed"))
-	loadPtr(0)
-	sameVector(vec(p), a, y[0])
-	JNE(LabelRef("second"))
-	INCQ(r)
-	JMP(LabelRef("scan1"))
+	decide(0, start)
+	decide(1, start)
 
 	Label("agreed")
 	Comment("Every replica holds a: agreed, unless a depends on itself.")
-	VPERMQ(U8(0x4e), a, y[0]) // a with ID0 and ID1 swapped
-	VPCMPEQB(a, y[0], y[0])
-	VPMOVMSKB(y[0], mask.As32())
+	a := objects[0].a
+	VPERMQ(U8(0x4e), a, t[0]) // a with ID0 and ID1 swapped
+	VPCMPEQB(a, t[0], t[0])
+	VPMOVMSKB(t[0], mask.As32())
 	CMPL(mask.As32(), U32(0xffffffff))
 	JE(LabelRef("slow"))
 	Comment("leader 0, length n")
 	MOVQ(n, word)
-	SHLQ(U8(8), word)
-	XORQ(p, p)
-	JMP(LabelRef("write"))
-
-	Label("second")
-	Comment("Phase 2: b = replica r's vector, na = r. Counting starts at r, so b counts itself.")
-	VMOVDQU(vec(p), b)
-	MOVQ(r, ib)
-	MOVQ(r, na)
-	Comment("Most objects that leave the fast path do so because replica ib+1 is a",
-		"third vector (every replica on its own state): catch that before counting.")
-	LEAQ(Mem{Base: r, Disp: 1}, tmp)
-	CMPQ(tmp, n)
-	JE(LabelRef("counting"))
-	MOVQ(Mem{Base: ptrs, Index: r, Scale: 8, Disp: 8}, p)
-	VMOVDQU(vec(p), y[0])
-	sameVector(y[0], a, y[1])
-	JE(LabelRef("counting"))
-	sameVector(y[0], b, y[1])
-	JNE(LabelRef("slow"))
-	Label("counting")
-	VPXOR(laneB, laneB, laneB)
-	VPXOR(laneB2, laneB2, laneB2)
-	XORQ(na2, na2)
-	VPCMPEQB(ones, ones, ones)
-
-	MOVQ(n, limit)
-	SUBQ(U8(4), limit)
-	Label("count4")
-	CMPQ(r, limit)
-	JG(LabelRef("count1"))
-	for k := range 4 {
-		loadPtr(k)
-		countReplica(vec(p), ycmp[k], k%2)
-	}
-	ADDQ(U8(4), r)
-	JMP(LabelRef("count4"))
-
-	Label("count1")
-	CMPQ(r, n)
-	JE(LabelRef("counted"))
-	loadPtr(0)
-	countReplica(vec(p), ycmp[0], 0)
-	INCQ(r)
-	JMP(LabelRef("count1"))
-
-	Label("counted")
-	ADDQ(na2, na)
-	VPADDQ(laneB2, laneB, laneB)
-	Comment("nb = n - na. Every non-a replica is b iff each lane of b was matched")
-	Comment("nb times, plus (na-ib) times where a and b share the lane.")
-	MOVQ(n, nb)
-	SUBQ(na, nb)
-	MOVQ(na, tmp)
-	SUBQ(ib, tmp) // the copies of a counted from ib on, as the lane counts were
-	MOVQ(tmp, y[0].AsX())
-	VPBROADCASTQ(y[0].AsX(), y[0])
-	VPCMPEQQ(a, b, y[1])
-	VPAND(y[1], y[0], y[0])
-	MOVQ(nb, y[1].AsX())
-	VPBROADCASTQ(y[1].AsX(), y[1])
-	VPADDQ(y[0], y[1], y[1])
-	VPCMPEQQ(laneB, y[1], y[1])
-	VPMOVMSKB(y[1], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
-	JNE(LabelRef("slow"))
-
-	Comment("Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).")
-	VPERMQ(U8(0x4e), a, y[0]) // (a.ID1, a.ID0)
-	VPCMPEQB(a, y[0], y[0])
-	VPMOVMSKB(y[0], mask.As32())
-	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == a.ID1: a cycle
-	JE(LabelRef("slow"))
-	VPERMQ(U8(0x4e), b, y[1]) // (b.ID1, b.ID0)
-	VPCMPEQB(b, y[1], y[0])
-	VPMOVMSKB(y[0], mask.As32())
-	CMPW(mask.As16(), U16(0xffff)) // b.ID0 == b.ID1: a cycle
-	JE(LabelRef("slow"))
-	VPCMPEQB(a, b, y[0])
-	VPMOVMSKB(y[0], mask.As32())
-	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
-	JE(LabelRef("slow"))
-	VPCMPEQB(a, y[1], y[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
-	VPMOVMSKB(y[0], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
-	JE(LabelRef("slow"))
-	CMPW(mask.As16(), U16(0xffff))
-	JE(LabelRef("bOnA"))
-	SHRL(U8(16), mask.As32())
-	CMPW(mask.As16(), U16(0xffff))
-	JE(LabelRef("aOnB"))
-
-	Comment("Unrelated: the larger group wins; equal groups are split-brain.")
-	CMPQ(na, nb)
-	JA(LabelRef("aWins"))
-	JB(LabelRef("bWins"))
-	MOVL(U32(1<<24), word.As32())
-	JMP(LabelRef("write"))
-
-	Label("aWins")
-	Comment("leader 0, length na")
-	MOVQ(na, word)
-	SHLQ(U8(8), word)
-	XORQ(p, p)
-	JMP(LabelRef("write"))
-
-	Label("bWins")
-	Comment("leader ib, length nb")
-	MOVQ(nb, word)
-	SHLQ(U8(8), word)
-	ORQ(ib, word)
-	MOVQ(ib, p)
-	JMP(LabelRef("write"))
-
-	Label("bOnA")
-	Comment("b was built on a: leader ib, length n, repair na")
-	MOVQ(na, word)
-	SHLQ(U8(8), word)
-	ORQ(n, word)
-	SHLQ(U8(8), word)
-	ORQ(ib, word)
-	MOVQ(ib, p)
-	JMP(LabelRef("write"))
-
-	Label("aOnB")
-	Comment("a was built on b: leader 0, length n, repair nb")
-	MOVQ(nb, word)
-	SHLQ(U8(8), word)
-	ORQ(n, word)
 	SHLQ(U8(8), word)
 	XORQ(p, p)
 
@@ -271,8 +157,12 @@ func main() {
 	copyTarget()
 	INCQ(obj)
 	Load(Param("objectSize"), tmp)
-	ADDQ(tmp, off)
-	JMP(LabelRef("object"))
+	ADDQ(tmp, objects[0].off)
+	Comment("The second object of a pair is decided after the first is written.")
+	CMPQ(pending, U8(0))
+	JE(LabelRef("object"))
+	MOVQ(U32(0), pending)
+	JMP(LabelRef("decide1"))
 
 	Label("slow")
 	Label("done")
@@ -283,32 +173,253 @@ func main() {
 	Generate()
 }
 
-// sameVector sets ZF iff the 32 bytes at x equal vector v, using t.
-func sameVector(x Op, v, t VecPhysical) {
-	VPCMPEQB(x, v, t)
-	VPMOVMSKB(t, mask.As32())
+// scan emits phase 1 for object k: its a is replica 0's vector; replicas
+// equal to it are skipped. It jumps to agreed if all are, sets b and ib
+// otherwise, and jumps to third if replica ib+1 holds a third vector (the
+// common way to leave the fast path: every replica on its own state).
+func scan(k int, agreed, third string) {
+	o := objects[k]
+	l := func(s string) LabelRef { return LabelRef(fmt.Sprint(s, k)) }
+	Comment(fmt.Sprintf("Phase 1, object o+%d: a = replica 0's vector; skip replicas equal to a.", k))
+	MOVQ(Mem{Base: ptrs}, p)
+	VMOVDQU(vec(p, o.off), o.a)
+	MOVQ(U32(1), r)
+	Comment("Replica 1 alone first: when it differs, eight compares would be wasted.")
+	CMPQ(r, n)
+	JE(LabelRef(agreed))
+	loadPtr(0)
+	sameVector(vec(p, o.off), o.a, t[0])
+	JNE(l("second"))
+	INCQ(r)
+	MOVQ(n, nb)
+	SUBQ(U8(8), nb)
+	Label(string(l("scan8_")))
+	CMPQ(r, nb)
+	JG(l("scan1_"))
+	for j := range 8 {
+		loadPtr(j)
+		VPCMPEQB(vec(p, o.off), o.a, scan8[j])
+	}
+	for step := 1; step < 8; step *= 2 {
+		for j := 0; j < 8; j += 2 * step {
+			VPAND(scan8[j+step], scan8[j], scan8[j])
+		}
+	}
+	VPMOVMSKB(scan8[0], mask.As32())
 	CMPL(mask.As32(), U32(0xffffffff))
+	JNE(l("scan1_")) // a difference among these eight: find it one by one
+	ADDQ(U8(8), r)
+	JMP(l("scan8_"))
+
+	Label(string(l("scan1_")))
+	CMPQ(r, n)
+	JE(LabelRef(agreed))
+	loadPtr(0)
+	sameVector(vec(p, o.off), o.a, t[0])
+	JNE(l("second"))
+	INCQ(r)
+	JMP(l("scan1_"))
+
+	Label(string(l("second")))
+	VMOVDQU(vec(p, o.off), o.b)
+	MOVQ(r, o.ib)
+	LEAQ(Mem{Base: r, Disp: 1}, tmp)
+	CMPQ(tmp, n)
+	JE(l("scanned"))
+	loadPtr(1)
+	VMOVDQU(vec(p, o.off), t[0])
+	sameVector(t[0], o.a, t[1])
+	JE(l("scanned"))
+	sameVector(t[0], o.b, t[1])
+	JNE(LabelRef(third))
+	Label(string(l("scanned")))
 }
 
-// countReplica adds one replica's vector v to the counts: na += (v == a),
-// and each lane of laneB += (that lane of v == that lane of b). Two sets of
-// counters (half = 0, 1) halve the chains of dependent adds.
-// v is read twice from memory: a load folded into each compare costs less
-// than a separate load and a register.
-func countReplica(v Mem, c VecPhysical, half int) {
-	counter, lanes := []Register{na, na2}[half], []VecPhysical{laneB, laneB2}[half]
-	VPCMPEQB(v, a, c)
-	VPTEST(ones, c) // carry iff c is all ones: v == a
-	ADCQ(U32(0), counter)
-	VPCMPEQQ(v, b, c)
-	VPSUBQ(c, lanes, lanes) // a matching lane is -1: subtracting counts it
+// counting emits phase 2 for objs, given the lowest ib in tmp, and jumps
+// to decide0. A group always runs whole, from replica
+// n - size*ceil((n-ib)/size), which is at most 15 below ib, so at least
+// -14; the group size is the smallest of 2, 4, 8 and 16 that holds the
+// replicas from ib on, or 16.
+func counting(objs []object, start Mem, name string) {
+	sizes := []int{2, 4, 8, group}
+	NEGQ(tmp)
+	ADDQ(n, tmp) // replicas from ib on
+	for _, size := range sizes[:len(sizes)-1] {
+		CMPQ(tmp, U8(size))
+		JLE(LabelRef(fmt.Sprint(name, size)))
+	}
+	for i := len(sizes) - 1; i >= 0; i-- {
+		size := sizes[i]
+		Label(fmt.Sprint(name, size))
+		LEAQ(Mem{Base: tmp, Disp: size - 1}, tmp)
+		ANDQ(I8(-size), tmp)
+		NEGQ(tmp)
+		ADDQ(n, tmp)
+		MOVQ(tmp, start)
+		count(objs, start, size, fmt.Sprint(name, size, "group"))
+		JMP(LabelRef("decide0"))
+	}
+}
+
+// count emits phase 2 for objs over replicas [start, n), in whole groups.
+func count(objs []object, start Mem, size int, name string) {
+	Comment(fmt.Sprintf("Phase 2 (%d object(s)): count from start in groups of %d.", len(objs), size))
+	for _, o := range objs {
+		Comment("pick = the first 32-bit lane where a and b differ (one does: a != b)")
+		VPCMPEQD(o.a, o.b, t[0])
+		VMOVMSKPS(t[0], tmp.As32())
+		NOTL(tmp.As32())
+		BSFL(tmp.As32(), tmp.As32())
+		VMOVD(tmp.As32(), o.pick.AsX())
+		VPBROADCASTD(o.pick.AsX(), o.pick)
+		VPXOR(o.counts, o.counts, o.counts)
+		VPXOR(o.bad, o.bad, o.bad)
+		XORQ(o.pop, o.pop)
+	}
+	MOVQ(start, r)
+	Label(name)
+	for _, o := range objs {
+		VPXOR(o.codes, o.codes, o.codes)
+	}
+	for j := range size {
+		loadPtr(j)
+		for k, o := range objs {
+			matchA, matchB := t[2*k], t[2*k+1]
+			VPCMPEQD(vec(p, o.off), o.a, matchA)
+			VPAVGW(matchA, o.codes, o.codes) // shift the match bit in at the top
+			VPCMPEQW(vec(p, o.off), o.b, matchB)
+			VPSUBW(matchB, o.counts, o.counts) // a match is -1: subtracting counts it
+		}
+	}
+	for k, o := range objs {
+		set := t[2*k]
+		VPERMD(o.codes, o.pick, set) // lane pick's code in every lane
+		VMOVD(set.AsX(), tmp.As32())
+		POPCNTL(tmp.As32(), tmp.As32()) // the code twice over: both halves of the lane
+		ADDQ(tmp, o.pop)
+		VPXOR(set, o.codes, set)
+		VPOR(set, o.bad, o.bad)
+	}
+	ADDQ(U8(size), r)
+	CMPQ(r, n)
+	JL(LabelRef(name))
+}
+
+// decide emits the checks and the relations of object k after counting,
+// ending in a jump to write or to slow.
+func decide(k int, start Mem) {
+	o := objects[k]
+	l := func(s string) LabelRef { return LabelRef(fmt.Sprint(s, k)) }
+	a, b := o.a, o.b
+	Label(string(l("decide")))
+	Comment("Every group matched a in all lanes where a and b differ, or in none.")
+	VPCMPEQD(a, b, t[0])
+	VPTEST(o.bad, t[0]) // carry iff bad is zero where a and b differ
+	JCC(LabelRef("slow"))
+	Comment("na = start + popcounts/2; nb = n - na")
+	if o.pop != na {
+		MOVQ(o.pop, na)
+	}
+	SHRQ(U8(1), na)
+	ADDQ(start, na)
+	MOVQ(n, nb)
+	SUBQ(na, nb)
+	Comment("b's counts: n-start where a and b agree, nb where they differ.")
+	VPCMPEQW(a, b, t[0])
+	MOVQ(n, tmp)
+	SUBQ(start, tmp)
+	MOVQ(tmp, t[1].AsX())
+	VPBROADCASTW(t[1].AsX(), t[1])
+	VPXOR(o.counts, t[1], t[1])
+	VPTEST(t[1], t[0]) // zero iff the counts match where a and b agree
+	JNE(LabelRef("slow"))
+	MOVQ(nb, t[1].AsX())
+	VPBROADCASTW(t[1].AsX(), t[1])
+	VPXOR(o.counts, t[1], t[1])
+	VPTEST(t[1], t[0]) // carry iff they match where a and b differ
+	JCC(LabelRef("slow"))
+	ib := r
+	MOVQ(o.ib, ib)
+
+	Comment("Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).")
+	VPERMQ(U8(0x4e), a, t[0]) // (a.ID1, a.ID0)
+	VPCMPEQB(a, t[0], t[0])
+	VPMOVMSKB(t[0], mask.As32())
+	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == a.ID1: a cycle
+	JE(LabelRef("slow"))
+	VPERMQ(U8(0x4e), b, t[1]) // (b.ID1, b.ID0)
+	VPCMPEQB(b, t[1], t[0])
+	VPMOVMSKB(t[0], mask.As32())
+	CMPW(mask.As16(), U16(0xffff)) // b.ID0 == b.ID1: a cycle
+	JE(LabelRef("slow"))
+	VPCMPEQB(a, b, t[0])
+	VPMOVMSKB(t[0], mask.As32())
+	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
+	JE(LabelRef("slow"))
+	VPCMPEQB(a, t[1], t[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
+	VPMOVMSKB(t[0], mask.As32())
+	CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
+	JE(LabelRef("slow"))
+	CMPW(mask.As16(), U16(0xffff))
+	JE(l("bOnA"))
+	SHRL(U8(16), mask.As32())
+	CMPW(mask.As16(), U16(0xffff))
+	JE(l("aOnB"))
+
+	Comment("Unrelated: the larger group wins; equal groups are split-brain.")
+	CMPQ(na, nb)
+	JA(l("aWins"))
+	JB(l("bWins"))
+	MOVL(U32(1<<24), word.As32())
+	JMP(LabelRef("write"))
+
+	Label(string(l("aWins")))
+	Comment("leader 0, length na")
+	MOVQ(na, word)
+	SHLQ(U8(8), word)
+	XORQ(p, p)
+	JMP(LabelRef("write"))
+
+	Label(string(l("bWins")))
+	Comment("leader ib, length nb")
+	MOVQ(nb, word)
+	SHLQ(U8(8), word)
+	ORQ(ib, word)
+	MOVQ(ib, p)
+	JMP(LabelRef("write"))
+
+	Label(string(l("bOnA")))
+	Comment("b was built on a: leader ib, length n, repair na")
+	MOVQ(na, word)
+	SHLQ(U8(8), word)
+	ORQ(n, word)
+	SHLQ(U8(8), word)
+	ORQ(ib, word)
+	MOVQ(ib, p)
+	JMP(LabelRef("write"))
+
+	Label(string(l("aOnB")))
+	Comment("a was built on b: leader 0, length n, repair nb")
+	MOVQ(nb, word)
+	SHLQ(U8(8), word)
+	ORQ(n, word)
+	SHLQ(U8(8), word)
+	XORQ(p, p)
+	JMP(LabelRef("write"))
+}
+
+// sameVector sets ZF iff the 32 bytes at x equal vector v, using s.
+func sameVector(x Op, v, s VecPhysical) {
+	VPCMPEQB(x, v, s)
+	VPMOVMSKB(s, mask.As32())
+	CMPL(mask.As32(), U32(0xffffffff))
 }
 
 // copyTarget writes target's object: the leader's object (leader's index
 // in p), or zeros when the result's length byte is zero. Objects are at
 // least 32 bytes, so 128- then 32-byte moves from the start and a last one
-// ending at the object's end cover it exactly. Uses r, nb, tmp and mask as
-// scratch.
+// ending at the object's end cover it exactly. Uses r, nb, tmp, mask and
+// the scratch vectors; the second object of a pair is left alone.
 func copyTarget() {
 	dst, src, last, at := r, nb, tmp, mask
 	Load(Param("target"), dst)
@@ -321,7 +432,7 @@ func copyTarget() {
 	SUBQ(U8(32), last)
 	XORQ(at, at)
 	TESTL(U32(0xff00), word.As32())
-	JE(LabelRef("zero128"))
+	JE(LabelRef("zero"))
 	MOVQ(Mem{Base: ptrs, Index: p, Scale: 8}, p)
 	ADDQ(p, src) // src = the leader's object
 
@@ -332,25 +443,28 @@ func copyTarget() {
 	CMPQ(p, last)
 	JAE(LabelRef("copy32"))
 	for k := range 4 {
-		VMOVDQU(at32(k), y[k])
+		VMOVDQU(at32(k), t[k])
 	}
 	for k := range 4 {
-		VMOVDQU(y[k], to32(k))
+		VMOVDQU(t[k], to32(k))
 	}
 	ADDQ(U8(128), at)
 	JMP(LabelRef("copy128"))
 	Label("copy32")
 	CMPQ(at, last)
 	JAE(LabelRef("copyLast"))
-	VMOVDQU(at32(0), y[0])
-	VMOVDQU(y[0], to32(0))
+	VMOVDQU(at32(0), t[0])
+	VMOVDQU(t[0], to32(0))
 	ADDQ(U8(32), at)
 	JMP(LabelRef("copy32"))
 	Label("copyLast")
-	VMOVDQU(Mem{Base: src, Index: last, Scale: 1}, y[0])
-	VMOVDQU(y[0], Mem{Base: dst, Index: last, Scale: 1})
+	VMOVDQU(Mem{Base: src, Index: last, Scale: 1}, t[0])
+	VMOVDQU(t[0], Mem{Base: dst, Index: last, Scale: 1})
 	JMP(LabelRef("copied"))
 
+	Label("zero")
+	zero := t[0]
+	VPXOR(zero, zero, zero)
 	Label("zero128")
 	LEAQ(Mem{Base: at, Disp: 96}, p)
 	CMPQ(p, last)
