@@ -6,7 +6,7 @@
 
 // func fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
 // Requires: AVX, AVX2, CMOV, POPCNT, SSE2
-TEXT ·fast(SB), NOSPLIT, $32-72
+TEXT ·fast(SB), NOSPLIT, $40-72
 	// Registers: AX ptrs, BX n, CX and R14 offsets of objects o and o+1's vectors,
 	// DX object, SI replica (then ib), DI replica pointer (then leader), R8 masks,
 	// R9 and R10 popcounts of objects o and o+1 (R9 then na), R11 result,
@@ -22,17 +22,102 @@ TEXT ·fast(SB), NOSPLIT, $32-72
 	MOVQ  $0x00000000, 24(SP)
 
 object:
-	CMPQ DX, to+40(FP)
-	JAE  done
-
-	// Phase 1, object o+0: a = replica 0's vector; skip replicas equal to a.
+	CMPQ    DX, to+40(FP)
+	JAE     done
 	MOVQ    (AX), DI
 	VMOVDQU (DI)(CX*1), Y0
 	MOVQ    $0x00000001, SI
+	LEAQ    1(DX), R13
+	CMPQ    R13, to+40(FP)
+	JAE     scan0
+	MOVQ    objectSize+24(FP), R14
+	ADDQ    CX, R14
+	VMOVDQU (DI)(R14*1), Y6
 
+	// Phase 1, objects o and o+1 together: skip replicas equal to a in both.
 	// Replica 1 alone first: when it differs, eight compares would be wasted.
 	CMPQ      SI, BX
-	JE        agreed
+	JE        agreedPair
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y13
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y13, Y13
+	VPMOVMSKB Y13, R8
+	CMPL      R8, $0xffffffff
+	JNE       bothDiffer
+	INCQ      SI
+	MOVQ      BX, R12
+	SUBQ      $0x08, R12
+
+both8:
+	CMPQ      SI, R12
+	JG        both1
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y8
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y8, Y8
+	MOVQ      8(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y13
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y13, Y13
+	MOVQ      16(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y14
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y14, Y14
+	MOVQ      24(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y15
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y15, Y15
+	MOVQ      32(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y2
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y2, Y2
+	MOVQ      40(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y3
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y3, Y3
+	MOVQ      48(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y4
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y4, Y4
+	MOVQ      56(AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y5
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y5, Y5
+	VPAND     Y13, Y8, Y8
+	VPAND     Y15, Y14, Y14
+	VPAND     Y3, Y2, Y2
+	VPAND     Y5, Y4, Y4
+	VPAND     Y14, Y8, Y8
+	VPAND     Y4, Y2, Y2
+	VPAND     Y2, Y8, Y8
+	VPMOVMSKB Y8, R8
+	CMPL      R8, $0xffffffff
+	JNE       both1
+	ADDQ      $0x08, SI
+	JMP       both8
+
+both1:
+	CMPQ      SI, BX
+	JE        agreedPair
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y13
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPAND     Y12, Y13, Y13
+	VPMOVMSKB Y13, R8
+	CMPL      R8, $0xffffffff
+	JNE       bothDiffer
+	INCQ      SI
+	JMP       both1
+
+bothDiffer:
+	MOVQ SI, 32(SP)
+
+scan0:
+	// Phase 1, object o+0: skip replicas equal to a.
+	// Replica r alone first: when it differs, eight compares would be wasted.
+	CMPQ      SI, BX
+	JE        agreed0
 	MOVQ      (AX)(SI*8), DI
 	VPCMPEQB  (DI)(CX*1), Y0, Y12
 	VPMOVMSKB Y12, R8
@@ -76,7 +161,7 @@ scan8_0:
 
 scan1_0:
 	CMPQ      SI, BX
-	JE        agreed
+	JE        agreed0
 	MOVQ      (AX)(SI*8), DI
 	VPCMPEQB  (DI)(CX*1), Y0, Y12
 	VPMOVMSKB Y12, R8
@@ -107,15 +192,10 @@ scanned0:
 	LEAQ 1(DX), R13
 	CMPQ R13, to+40(FP)
 	JAE  single
-	MOVQ objectSize+24(FP), R14
-	ADDQ CX, R14
+	MOVQ 32(SP), SI
 
-	// Phase 1, object o+1: a = replica 0's vector; skip replicas equal to a.
-	MOVQ    (AX), DI
-	VMOVDQU (DI)(R14*1), Y6
-	MOVQ    $0x00000001, SI
-
-	// Replica 1 alone first: when it differs, eight compares would be wasted.
+	// Phase 1, object o+1: skip replicas equal to a.
+	// Replica r alone first: when it differs, eight compares would be wasted.
 	CMPQ      SI, BX
 	JE        single
 	MOVQ      (AX)(SI*8), DI
@@ -1152,10 +1232,27 @@ aOnB1:
 	XORQ DI, DI
 	JMP  write
 
-agreed:
+agreedPair:
+	MOVQ $0x00000002, 24(SP)
+
+agreed0:
 	// Every replica holds a: agreed, unless a depends on itself.
 	VPERMQ    $0x4e, Y0, Y12
 	VPCMPEQB  Y0, Y12, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JE        slow
+
+	// leader 0, length n
+	MOVQ BX, R11
+	SHLQ $0x08, R11
+	XORQ DI, DI
+	JMP  write
+
+agreed1:
+	// Every replica holds a: agreed, unless a depends on itself.
+	VPERMQ    $0x4e, Y6, Y12
+	VPCMPEQB  Y6, Y12, Y12
 	VPMOVMSKB Y12, R8
 	CMPL      R8, $0xffffffff
 	JE        slow
@@ -1239,11 +1336,13 @@ copied:
 	MOVQ objectSize+24(FP), R13
 	ADDQ R13, CX
 
-	// The second object of a pair is decided after the first is written.
-	CMPQ 24(SP), $0x00
-	JE   object
+	// The second object of a pair is decided after the first is written:
+	// pending is 1 when it was counted, 2 when it is agreed.
+	CMPQ 24(SP), $0x01
+	JB   object
 	MOVQ $0x00000000, 24(SP)
-	JMP  decide1
+	JE   decide1
+	JMP  agreed1
 
 slow:
 done:

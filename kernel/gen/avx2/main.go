@@ -102,7 +102,7 @@ func main() {
 		"Y3 counts of b, Y4 bad, Y5 pick; object o+1: Y6-Y11 likewise; Y12-Y15 scratch.",
 	)
 	objects[0].ib, objects[1].ib = AllocLocal(8), AllocLocal(8)
-	start, pending := AllocLocal(8), AllocLocal(8)
+	start, pending, common := AllocLocal(8), AllocLocal(8), AllocLocal(8)
 	Load(Param("ptrs"), ptrs)
 	Load(Param("n"), n)
 	Load(Param("vectorOffset"), objects[0].off)
@@ -116,14 +116,26 @@ func main() {
 	to, _ := Param("to").Resolve()
 	CMPQ(obj, to.Addr)
 	JAE(LabelRef("done"))
-	scan(0, "agreed", "slow")
+	a0, a1 := objects[0].a, objects[1].a
+	MOVQ(Mem{Base: ptrs}, p)
+	VMOVDQU(vec(p, objects[0].off), a0)
+	MOVQ(U32(1), r)
+	LEAQ(Mem{Base: obj, Disp: 1}, tmp)
+	CMPQ(tmp, to.Addr)
+	JAE(LabelRef("scan0"))
+	Load(Param("objectSize"), objects[1].off)
+	ADDQ(objects[0].off, objects[1].off)
+	VMOVDQU(vec(p, objects[1].off), a1)
+	scanBoth(common)
+
+	Label("scan0")
+	scan(0, "agreed0", "slow")
 
 	Comment("Object o leaves phase 1: scan o+1 too, to count both in one pass.")
 	LEAQ(Mem{Base: obj, Disp: 1}, tmp)
 	CMPQ(tmp, to.Addr)
 	JAE(LabelRef("single"))
-	Load(Param("objectSize"), objects[1].off)
-	ADDQ(objects[0].off, objects[1].off)
+	MOVQ(common, r)
 	scan(1, "single", "single")
 	MOVQ(objects[0].ib, tmp)
 	CMPQ(tmp, objects[1].ib)
@@ -138,18 +150,24 @@ func main() {
 	decide(0, start)
 	decide(1, start)
 
-	Label("agreed")
-	Comment("Every replica holds a: agreed, unless a depends on itself.")
-	a := objects[0].a
-	VPERMQ(U8(0x4e), a, t[0]) // a with ID0 and ID1 swapped
-	VPCMPEQB(a, t[0], t[0])
-	VPMOVMSKB(t[0], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
-	JE(LabelRef("slow"))
-	Comment("leader 0, length n")
-	MOVQ(n, word)
-	SHLQ(U8(8), word)
-	XORQ(p, p)
+	Label("agreedPair")
+	MOVQ(U32(2), pending)
+	for k, o := range objects {
+		Label(fmt.Sprint("agreed", k))
+		Comment("Every replica holds a: agreed, unless a depends on itself.")
+		VPERMQ(U8(0x4e), o.a, t[0]) // a with ID0 and ID1 swapped
+		VPCMPEQB(o.a, t[0], t[0])
+		VPMOVMSKB(t[0], mask.As32())
+		CMPL(mask.As32(), U32(0xffffffff))
+		JE(LabelRef("slow"))
+		Comment("leader 0, length n")
+		MOVQ(n, word)
+		SHLQ(U8(8), word)
+		XORQ(p, p)
+		if k == 0 {
+			JMP(LabelRef("write"))
+		}
+	}
 
 	Label("write")
 	Load(Param("results"), tmp)
@@ -158,11 +176,13 @@ func main() {
 	INCQ(obj)
 	Load(Param("objectSize"), tmp)
 	ADDQ(tmp, objects[0].off)
-	Comment("The second object of a pair is decided after the first is written.")
-	CMPQ(pending, U8(0))
-	JE(LabelRef("object"))
-	MOVQ(U32(0), pending)
-	JMP(LabelRef("decide1"))
+	Comment("The second object of a pair is decided after the first is written:",
+		"pending is 1 when it was counted, 2 when it is agreed.")
+	CMPQ(pending, U8(1))
+	JB(LabelRef("object"))
+	MOVQ(U32(0), pending) // flags unchanged
+	JE(LabelRef("decide1"))
+	JMP(LabelRef("agreed1"))
 
 	Label("slow")
 	Label("done")
@@ -173,18 +193,16 @@ func main() {
 	Generate()
 }
 
-// scan emits phase 1 for object k: its a is replica 0's vector; replicas
-// equal to it are skipped. It jumps to agreed if all are, sets b and ib
-// otherwise, and jumps to third if replica ib+1 holds a third vector (the
-// common way to leave the fast path: every replica on its own state).
+// scan emits phase 1 for object k from replica r on, its a loaded and
+// replicas before r known to equal it: replicas equal to a are skipped. It
+// jumps to agreed if all are, sets b and ib otherwise, and jumps to third
+// if replica ib+1 holds a third vector (the common way to leave the fast
+// path: every replica on its own state).
 func scan(k int, agreed, third string) {
 	o := objects[k]
 	l := func(s string) LabelRef { return LabelRef(fmt.Sprint(s, k)) }
-	Comment(fmt.Sprintf("Phase 1, object o+%d: a = replica 0's vector; skip replicas equal to a.", k))
-	MOVQ(Mem{Base: ptrs}, p)
-	VMOVDQU(vec(p, o.off), o.a)
-	MOVQ(U32(1), r)
-	Comment("Replica 1 alone first: when it differs, eight compares would be wasted.")
+	Comment(fmt.Sprintf("Phase 1, object o+%d: skip replicas equal to a.", k))
+	Comment("Replica r alone first: when it differs, eight compares would be wasted.")
 	CMPQ(r, n)
 	JE(LabelRef(agreed))
 	loadPtr(0)
@@ -200,11 +218,7 @@ func scan(k int, agreed, third string) {
 		loadPtr(j)
 		VPCMPEQB(vec(p, o.off), o.a, scan8[j])
 	}
-	for step := 1; step < 8; step *= 2 {
-		for j := 0; j < 8; j += 2 * step {
-			VPAND(scan8[j+step], scan8[j], scan8[j])
-		}
-	}
+	andTree(scan8)
 	VPMOVMSKB(scan8[0], mask.As32())
 	CMPL(mask.As32(), U32(0xffffffff))
 	JNE(l("scan1_")) // a difference among these eight: find it one by one
@@ -233,6 +247,65 @@ func scan(k int, agreed, third string) {
 	sameVector(t[0], o.b, t[1])
 	JNE(LabelRef(third))
 	Label(string(l("scanned")))
+}
+
+// scanBoth emits phase 1 for objects o and o+1 together (their a loaded,
+// r = 1), so that each replica's cache line, which often holds both, is
+// read once. If every replica holds a in both, it jumps to agreedPair;
+// otherwise it stores in common the first replica where either differs and
+// falls through, to scan each from there.
+func scanBoth(common Mem) {
+	a0, a1 := objects[0].a, objects[1].a
+	both := func(j int, into VecPhysical) {
+		loadPtr(j)
+		VPCMPEQB(vec(p, objects[0].off), a0, into)
+		VPCMPEQB(vec(p, objects[1].off), a1, t[0])
+		VPAND(t[0], into, into)
+	}
+	Comment("Phase 1, objects o and o+1 together: skip replicas equal to a in both.")
+	Comment("Replica 1 alone first: when it differs, eight compares would be wasted.")
+	CMPQ(r, n)
+	JE(LabelRef("agreedPair"))
+	both(0, t[1])
+	VPMOVMSKB(t[1], mask.As32())
+	CMPL(mask.As32(), U32(0xffffffff))
+	JNE(LabelRef("bothDiffer"))
+	INCQ(r)
+	MOVQ(n, nb)
+	SUBQ(U8(8), nb)
+	Label("both8")
+	CMPQ(r, nb)
+	JG(LabelRef("both1"))
+	eight := []VecPhysical{Y8, Y13, Y14, Y15, Y2, Y3, Y4, Y5} // not t[0]: both uses it
+	for j := range 8 {
+		both(j, eight[j])
+	}
+	andTree(eight)
+	VPMOVMSKB(eight[0], mask.As32())
+	CMPL(mask.As32(), U32(0xffffffff))
+	JNE(LabelRef("both1"))
+	ADDQ(U8(8), r)
+	JMP(LabelRef("both8"))
+	Label("both1")
+	CMPQ(r, n)
+	JE(LabelRef("agreedPair"))
+	both(0, t[1])
+	VPMOVMSKB(t[1], mask.As32())
+	CMPL(mask.As32(), U32(0xffffffff))
+	JNE(LabelRef("bothDiffer"))
+	INCQ(r)
+	JMP(LabelRef("both1"))
+	Label("bothDiffer")
+	MOVQ(r, common)
+}
+
+// andTree ANDs the eight compare results into the first.
+func andTree(v []VecPhysical) {
+	for step := 1; step < len(v); step *= 2 {
+		for j := 0; j < len(v); j += 2 * step {
+			VPAND(v[j+step], v[j], v[j])
+		}
+	}
 }
 
 // counting emits phase 2 for objs, given the lowest ib in tmp, and jumps
