@@ -106,8 +106,14 @@ func BenchmarkCalculate(b *testing.B) {
 		for _, wl := range []struct {
 			name  string
 			build func(*rand.Rand, int, int, int) [][]byte
-		}{{"FAST", workload.Fast}, {"FASTcopies", workload.FastCopies}, {"AGREE", workload.Agree}, {"SLOW", workload.Slow}} {
-			for _, n := range []int{1, 2, 4, 8, 16, 32, 64, 128, 255} {
+		}{
+			{"FAST", workload.Fast}, {"FASTcopies", workload.FastCopies}, {"AGREE", workload.Agree},
+			{"AGREEstaggered", func(rng *rand.Rand, n, objects, size int) [][]byte {
+				return workload.Staggered(workload.Agree(rng, n, objects, size))
+			}},
+			{"SLOW", workload.Slow},
+		} {
+			for _, n := range []int{1, 2, 3, 4, 8, 16, 32, 64, 128, 255} {
 				b.Run(fmt.Sprintf("%s/%s/replicas=%d", name, wl.name, n), func(b *testing.B) {
 					sources := wl.build(rng, n, objects, objectSize)
 					b.SetBytes(int64(n * objects * objectSize))

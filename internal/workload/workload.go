@@ -67,3 +67,19 @@ func Agree(rng *rand.Rand, n, objects, objectSize int) [][]byte {
 	}
 	return sources
 }
+
+// Staggered copies sources into one allocation, replica i's buffer at
+// i*(len+64) bytes: one object's vectors then sit in cache lines of
+// different L1 and L2 sets, unlike buffers from separate large
+// allocations, which share their alignment and compete for one set.
+func Staggered(sources [][]byte) [][]byte {
+	size := len(sources[0])
+	stride := size + 64
+	all := make([]byte, len(sources)*stride)
+	out := make([][]byte, len(sources))
+	for i, s := range sources {
+		out[i] = all[i*stride : i*stride+size : i*stride+size]
+		copy(out[i], s)
+	}
+	return out
+}

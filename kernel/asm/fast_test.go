@@ -16,17 +16,33 @@ func TestFastDecides(t *testing.T) {
 	if !Available() {
 		t.Skip("this CPU cannot run " + Name)
 	}
-	for _, spec := range []string{
+	specs := []string{
 		"B/A B/A B/A", "B/A", "B/A C/A", "B/A B/A C/A", "B/A C/A C/A", "C/A B/A B/A C/A",
 		"B/A D/C", "B/A D/C D/C B/A D/C", "B/A C/B B/A", "C/B B/A B/A", "B/A B/A B/A C/B C/B",
 		"B/A B/A B/A B/A B/A B/A B/A B/A B/A C/A", "C/B B/A B/A B/A B/A B/A B/A B/A B/A B/A",
-	} {
-		vectors := suite.Letters(spec)
-		sources := suite.Sources([][][]byte{vectors}, 32, 0)
+	}
+	decides := func(name string, objects ...string) {
+		t.Helper()
+		var vectors [][][]byte
+		for _, spec := range objects {
+			vectors = append(vectors, suite.Letters(spec))
+		}
+		sources := suite.Sources(vectors, 32, 0)
 		var ptrs pointers
-		var res uint32
-		if got := fast(ptrs.set(sources), len(sources), 0, 32, 0, 1, &res, nil); got != 1 {
-			t.Errorf("%s: handed back to the slow path", spec)
+		res := make([]uint32, len(objects))
+		if got := fast(ptrs.set(sources), len(sources), 0, 32, 0, len(objects), &res[0], nil); got != len(objects) {
+			t.Errorf("%s: object %d handed back to the slow path", name, got)
+		}
+	}
+	// Alone, and in batches, where objects are scanned and counted in
+	// pairs: the same object twice and thrice, and every two of one size.
+	for _, spec := range specs {
+		decides(spec, spec)
+		decides(spec+" (x3)", spec, spec, spec)
+		for _, other := range specs {
+			if len(suite.Letters(other)) == len(suite.Letters(spec)) {
+				decides(spec+", "+other, spec, other)
+			}
 		}
 	}
 }

@@ -4,8 +4,10 @@
 // Go loops unroll. The output depends only on the flags, so regenerating
 // reproduces both files byte for byte.
 //
-// The algorithm is the AVX2 kernel's (see ../avx2/main.go), on 128-bit
-// registers: a vector is two registers, ID0 and ID1, each two 64-bit lanes.
+// It decides one object at a time, on 128-bit registers: a vector is two
+// registers, ID0 and ID1, each two 64-bit lanes. (The AVX2 kernel has since
+// moved to group codes and two objects per pass, see ../avx2/main.go; this
+// one keeps the exact count below, which it was tuned for.)
 //
 //  1. a is replica 0's vector. Scan forward while replicas equal a, eight
 //     at a time, AND-ing the compares and reducing through lane moves (the
