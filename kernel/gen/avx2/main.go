@@ -8,16 +8,19 @@
 //     then one at a time: one 256-bit compare per replica covers the whole
 //     vector, so ID1 is checked for free. If all do, the object is agreed.
 //  2. Otherwise b is the first replica that differs (index ib). Count the
-//     replicas in groups of sixteen, two compares per replica and no branch:
-//     - a, per 32-bit lane: VPAVGW of the compare into a 16-bit code shifts
-//     the replica's match bit in, so after a group each lane's code is the
-//     exact set of the group's replicas matching a in that lane. Every lane
+//     replicas in groups of sixteen, two compares per 32-bit lane per
+//     replica and no branch:
+//     - a: VPAVGW of the compare into a 16-bit code is (code+0x10000)>>1 on
+//     a match and (code+1)>>1 otherwise; from zero, the code's low bit is
+//     clear before each of at most 16 steps, so no rounding happens and the
+//     match bit is shifted in. After a group each lane's code is exactly
+//     the set of the group's replicas matching a in that lane. Every lane
 //     where a and b differ must hold the same set (the group's copies of
 //     a): a replica mixing a's and b's lanes cannot hide, and the set's
 //     popcount counts a exactly.
-//     - b, per 16-bit lane: a plain count of matches. Each lane must be
-//     matched nb = n-na times where a and b differ (by every non-a replica,
-//     which cannot match a there) and by every replica where they agree.
+//     - b: a plain count of matches. Where a and b agree, every replica
+//     must match. Where they differ, copies of a cannot match b, so the
+//     count must be nb = n-na: every non-a replica matches b.
 //     Counting starts at the replica that makes the groups whole, at most
 //     15 before ib; replicas before ib are copies of a, and the driver puts
 //     15 copies of replica 0's pointer before it, so a start below 0 reads a.
@@ -59,7 +62,7 @@ type object struct {
 	pop    Register    // counting: sum of the groups' set popcounts, twice over
 	a, b   VecPhysical // replica 0's vector and the first other one
 	codes  VecPhysical // this group's 16-bit code per 32-bit lane: replicas matching a
-	counts VecPhysical // per 16-bit lane: replicas matching b
+	counts VecPhysical // per 32-bit lane: replicas matching b
 	bad    VecPhysical // OR of every group's codes XOR the code of lane pick
 	pick   VecPhysical // a 32-bit lane where a and b differ, in every lane (VPERMD index)
 	ib     Mem         // index of the first replica on b
@@ -178,9 +181,10 @@ func main() {
 	ADDQ(tmp, objects[0].off)
 	Comment("The second object of a pair is decided after the first is written:",
 		"pending is 1 when it was counted, 2 when it is agreed.")
-	CMPQ(pending, U8(1))
+	MOVQ(pending, tmp)
+	MOVQ(U32(0), pending)
+	CMPQ(tmp, U8(1))
 	JB(LabelRef("object"))
-	MOVQ(U32(0), pending) // flags unchanged
 	JE(LabelRef("decide1"))
 	JMP(LabelRef("agreed1"))
 
@@ -360,8 +364,8 @@ func count(objs []object, start Mem, size int, name string) {
 			matchA, matchB := t[2*k], t[2*k+1]
 			VPCMPEQD(vec(p, o.off), o.a, matchA)
 			VPAVGW(matchA, o.codes, o.codes) // shift the match bit in at the top
-			VPCMPEQW(vec(p, o.off), o.b, matchB)
-			VPSUBW(matchB, o.counts, o.counts) // a match is -1: subtracting counts it
+			VPCMPEQD(vec(p, o.off), o.b, matchB)
+			VPSUBD(matchB, o.counts, o.counts) // a match is -1: subtracting counts it
 		}
 	}
 	for k, o := range objs {
@@ -386,8 +390,9 @@ func decide(k int, start Mem) {
 	a, b := o.a, o.b
 	Label(string(l("decide")))
 	Comment("Every group matched a in all lanes where a and b differ, or in none.")
-	VPCMPEQD(a, b, t[0])
-	VPTEST(o.bad, t[0]) // carry iff bad is zero where a and b differ
+	same := t[0] // the 32-bit lanes where a and b agree
+	VPCMPEQD(a, b, same)
+	VPTEST(o.bad, same) // carry iff bad is zero where a and b differ
 	JCC(LabelRef("slow"))
 	Comment("na = start + popcounts/2; nb = n - na")
 	if o.pop != na {
@@ -398,18 +403,17 @@ func decide(k int, start Mem) {
 	MOVQ(n, nb)
 	SUBQ(na, nb)
 	Comment("b's counts: n-start where a and b agree, nb where they differ.")
-	VPCMPEQW(a, b, t[0])
 	MOVQ(n, tmp)
 	SUBQ(start, tmp)
 	MOVQ(tmp, t[1].AsX())
-	VPBROADCASTW(t[1].AsX(), t[1])
+	VPBROADCASTD(t[1].AsX(), t[1])
 	VPXOR(o.counts, t[1], t[1])
-	VPTEST(t[1], t[0]) // zero iff the counts match where a and b agree
+	VPTEST(t[1], same) // zero iff the counts match where a and b agree
 	JNE(LabelRef("slow"))
 	MOVQ(nb, t[1].AsX())
-	VPBROADCASTW(t[1].AsX(), t[1])
+	VPBROADCASTD(t[1].AsX(), t[1])
 	VPXOR(o.counts, t[1], t[1])
-	VPTEST(t[1], t[0]) // carry iff they match where a and b differ
+	VPTEST(t[1], same) // carry iff they match where a and b differ
 	JCC(LabelRef("slow"))
 	ib := r
 	MOVQ(o.ib, ib)
