@@ -35,7 +35,6 @@ object:
 	VMOVDQU (DI)(R14*1), Y6
 
 	// Phase 1, objects o and o+1 together: skip replicas equal to a in both.
-	// Replica 1 alone first: when it differs, eight compares would be wasted.
 	CMPQ      SI, BX
 	JE        agreedPair
 	MOVQ      (AX)(SI*8), DI
@@ -115,21 +114,20 @@ bothDiffer:
 
 scan0:
 	// Phase 1, object o+0: skip replicas equal to a.
-	// Replica r alone first: when it differs, eight compares would be wasted.
 	CMPQ      SI, BX
 	JE        agreed0
 	MOVQ      (AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y12
-	VPMOVMSKB Y12, R8
+	VPCMPEQB  (DI)(CX*1), Y0, Y13
+	VPMOVMSKB Y13, R8
 	CMPL      R8, $0xffffffff
 	JNE       second0
 	INCQ      SI
 	MOVQ      BX, R12
 	SUBQ      $0x08, R12
 
-scan8_0:
+scan08:
 	CMPQ      SI, R12
-	JG        scan1_0
+	JG        scan01
 	MOVQ      (AX)(SI*8), DI
 	VPCMPEQB  (DI)(CX*1), Y0, Y12
 	MOVQ      8(AX)(SI*8), DI
@@ -155,20 +153,20 @@ scan8_0:
 	VPAND     Y2, Y12, Y12
 	VPMOVMSKB Y12, R8
 	CMPL      R8, $0xffffffff
-	JNE       scan1_0
+	JNE       scan01
 	ADDQ      $0x08, SI
-	JMP       scan8_0
+	JMP       scan08
 
-scan1_0:
+scan01:
 	CMPQ      SI, BX
 	JE        agreed0
 	MOVQ      (AX)(SI*8), DI
-	VPCMPEQB  (DI)(CX*1), Y0, Y12
-	VPMOVMSKB Y12, R8
+	VPCMPEQB  (DI)(CX*1), Y0, Y13
+	VPMOVMSKB Y13, R8
 	CMPL      R8, $0xffffffff
 	JNE       second0
 	INCQ      SI
-	JMP       scan1_0
+	JMP       scan01
 
 second0:
 	VMOVDQU   (DI)(CX*1), Y1
@@ -195,21 +193,20 @@ scanned0:
 	MOVQ 32(SP), SI
 
 	// Phase 1, object o+1: skip replicas equal to a.
-	// Replica r alone first: when it differs, eight compares would be wasted.
 	CMPQ      SI, BX
 	JE        single
 	MOVQ      (AX)(SI*8), DI
-	VPCMPEQB  (DI)(R14*1), Y6, Y12
-	VPMOVMSKB Y12, R8
+	VPCMPEQB  (DI)(R14*1), Y6, Y13
+	VPMOVMSKB Y13, R8
 	CMPL      R8, $0xffffffff
 	JNE       second1
 	INCQ      SI
 	MOVQ      BX, R12
 	SUBQ      $0x08, R12
 
-scan8_1:
+scan18:
 	CMPQ      SI, R12
-	JG        scan1_1
+	JG        scan11
 	MOVQ      (AX)(SI*8), DI
 	VPCMPEQB  (DI)(R14*1), Y6, Y12
 	MOVQ      8(AX)(SI*8), DI
@@ -235,20 +232,20 @@ scan8_1:
 	VPAND     Y2, Y12, Y12
 	VPMOVMSKB Y12, R8
 	CMPL      R8, $0xffffffff
-	JNE       scan1_1
+	JNE       scan11
 	ADDQ      $0x08, SI
-	JMP       scan8_1
+	JMP       scan18
 
-scan1_1:
+scan11:
 	CMPQ      SI, BX
 	JE        single
 	MOVQ      (AX)(SI*8), DI
-	VPCMPEQB  (DI)(R14*1), Y6, Y12
-	VPMOVMSKB Y12, R8
+	VPCMPEQB  (DI)(R14*1), Y6, Y13
+	VPMOVMSKB Y13, R8
 	CMPL      R8, $0xffffffff
 	JNE       second1
 	INCQ      SI
-	JMP       scan1_1
+	JMP       scan11
 
 second1:
 	VMOVDQU   (DI)(R14*1), Y7

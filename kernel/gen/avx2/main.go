@@ -206,40 +206,13 @@ func scan(k int, agreed, third string) {
 	o := objects[k]
 	l := func(s string) LabelRef { return LabelRef(fmt.Sprint(s, k)) }
 	Comment(fmt.Sprintf("Phase 1, object o+%d: skip replicas equal to a.", k))
-	Comment("Replica r alone first: when it differs, eight compares would be wasted.")
-	CMPQ(r, n)
-	JE(LabelRef(agreed))
-	loadPtr(0)
-	sameVector(vec(p, o.off), o.a, t[0])
-	JNE(l("second"))
-	INCQ(r)
-	MOVQ(n, nb)
-	SUBQ(U8(8), nb)
-	Label(string(l("scan8_")))
-	CMPQ(r, nb)
-	JG(l("scan1_"))
-	for j := range 8 {
+	skip(fmt.Sprint("scan", k), func(j int, into VecPhysical) {
 		loadPtr(j)
-		VPCMPEQB(vec(p, o.off), o.a, scan8[j])
-	}
-	andTree(scan8)
-	VPMOVMSKB(scan8[0], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
-	JNE(l("scan1_")) // a difference among these eight: find it one by one
-	ADDQ(U8(8), r)
-	JMP(l("scan8_"))
-
-	Label(string(l("scan1_")))
-	CMPQ(r, n)
-	JE(LabelRef(agreed))
-	loadPtr(0)
-	sameVector(vec(p, o.off), o.a, t[0])
-	JNE(l("second"))
-	INCQ(r)
-	JMP(l("scan1_"))
+		VPCMPEQB(vec(p, o.off), o.a, into)
+	}, scan8, LabelRef(agreed), l("second"))
 
 	Label(string(l("second")))
-	VMOVDQU(vec(p, o.off), o.b)
+	VMOVDQU(vec(p, o.off), o.b) // p is replica r's: the failed match loaded it
 	MOVQ(r, o.ib)
 	LEAQ(Mem{Base: r, Disp: 1}, tmp)
 	CMPQ(tmp, n)
@@ -259,48 +232,51 @@ func scan(k int, agreed, third string) {
 // otherwise it stores in common the first replica where either differs and
 // falls through, to scan each from there.
 func scanBoth(common Mem) {
-	a0, a1 := objects[0].a, objects[1].a
-	both := func(j int, into VecPhysical) {
-		loadPtr(j)
-		VPCMPEQB(vec(p, objects[0].off), a0, into)
-		VPCMPEQB(vec(p, objects[1].off), a1, t[0])
-		VPAND(t[0], into, into)
-	}
 	Comment("Phase 1, objects o and o+1 together: skip replicas equal to a in both.")
-	Comment("Replica 1 alone first: when it differs, eight compares would be wasted.")
-	CMPQ(r, n)
-	JE(LabelRef("agreedPair"))
-	both(0, t[1])
-	VPMOVMSKB(t[1], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
-	JNE(LabelRef("bothDiffer"))
-	INCQ(r)
+	skip("both", func(j int, into VecPhysical) {
+		loadPtr(j)
+		VPCMPEQB(vec(p, objects[0].off), objects[0].a, into)
+		VPCMPEQB(vec(p, objects[1].off), objects[1].a, t[0])
+		VPAND(t[0], into, into)
+	}, []VecPhysical{Y8, Y13, Y14, Y15, Y2, Y3, Y4, Y5}, LabelRef("agreedPair"), "bothDiffer") // not t[0]: the compare uses it
+	Label("bothDiffer")
+	MOVQ(r, common)
+}
+
+// skip emits a loop over replicas from r on while they match: match(j, into)
+// sets into's bytes to all ones where replica r+j matches. Replica r is
+// tried alone first (when it differs, eight compares would be wasted), then
+// eight at a time into the registers eight, then one at a time. It jumps to
+// done when r reaches n, and to differ with r at the first replica that
+// does not match.
+func skip(name string, match func(j int, into VecPhysical), eight []VecPhysical, done, differ LabelRef) {
+	one := func() {
+		CMPQ(r, n)
+		JE(done)
+		match(0, t[1])
+		VPMOVMSKB(t[1], mask.As32())
+		CMPL(mask.As32(), U32(0xffffffff))
+		JNE(differ)
+		INCQ(r)
+	}
+	one()
 	MOVQ(n, nb)
 	SUBQ(U8(8), nb)
-	Label("both8")
+	Label(name + "8")
 	CMPQ(r, nb)
-	JG(LabelRef("both1"))
-	eight := []VecPhysical{Y8, Y13, Y14, Y15, Y2, Y3, Y4, Y5} // not t[0]: both uses it
+	JG(LabelRef(name + "1"))
 	for j := range 8 {
-		both(j, eight[j])
+		match(j, eight[j])
 	}
 	andTree(eight)
 	VPMOVMSKB(eight[0], mask.As32())
 	CMPL(mask.As32(), U32(0xffffffff))
-	JNE(LabelRef("both1"))
+	JNE(LabelRef(name + "1")) // a difference among these eight: find it one by one
 	ADDQ(U8(8), r)
-	JMP(LabelRef("both8"))
-	Label("both1")
-	CMPQ(r, n)
-	JE(LabelRef("agreedPair"))
-	both(0, t[1])
-	VPMOVMSKB(t[1], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff))
-	JNE(LabelRef("bothDiffer"))
-	INCQ(r)
-	JMP(LabelRef("both1"))
-	Label("bothDiffer")
-	MOVQ(r, common)
+	JMP(LabelRef(name + "8"))
+	Label(name + "1")
+	one()
+	JMP(LabelRef(name + "1"))
 }
 
 // andTree ANDs the eight compare results into the first.
