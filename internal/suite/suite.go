@@ -464,99 +464,28 @@ func Errors(t *testing.T, calc Calculate) {
 	}
 }
 
-// Chimeras targets kernels that count matches per lane instead of per
-// vector: objects of two vectors a and b (unrelated, chained, forked, or
-// sharing some lanes), where a few replicas mix a's and b's bytes, words,
-// dwords or qwords, often in complementary pairs so that every per-lane
-// count still adds up, or carry one flipped bit. Such a replica holds a
-// third vector, which the fast path must not miss. N spans group
-// boundaries up to 255, and consecutive objects differ so that objects
-// decided together do not mask each other.
+// Chimeras runs batches of Adversary objects: two vectors with replicas
+// mixing their bytes, words, dwords or qwords (often in complementary
+// pairs, so that every per-lane count still adds up), one bit off, or
+// strangers. Such a replica holds a third vector, which a fast path must not
+// miss. N spans group boundaries up to 255, and a batch holds several
+// objects, so that objects decided together do not mask each other.
 func Chimeras(t *testing.T, calc Calculate) {
 	seed := Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 4))
-	random := func() []byte {
-		v := make([]byte, 32)
-		for i := range v {
-			v[i] = byte(rng.Uint32())
-		}
-		return v
-	}
-	// mix takes each lane of the given width from x where take says so, else from y.
-	mix := func(x, y []byte, width int, take []bool) []byte {
-		v := bytes.Clone(y)
-		for l := range 32 / width {
-			if take[l] {
-				copy(v[l*width:(l+1)*width], x[l*width:(l+1)*width])
-			}
-		}
-		return v
-	}
+	adversary := NewAdversary(rng)
 	ns := []int{2, 3, 4, 5, 6, 8, 9, 12, 15, 16, 17, 18, 20, 31, 32, 33, 48, 64, 100, 127, 128, 129, 200, 254, 255}
 	for round := range Rounds(16) {
 		for _, n := range ns {
 			objectSize := 32 + rng.IntN(9)
 			offset := rng.IntN(objectSize - 31)
-			objects := 1 + rng.IntN(6)
-			var vectors [][][]byte
-			for range objects {
-				a := random()
-				b := random()
-				switch rng.IntN(4) {
-				case 1: // b built on a
-					copy(b[16:], a[:16])
-				case 2: // forks of one parent
-					copy(b[16:], a[16:])
-				case 3: // b shares some lanes with a, so few lanes tell them apart
-					width := []int{1, 2, 4, 8}[rng.IntN(4)]
-					take := make([]bool, 32/width)
-					for l := range take {
-						take[l] = rng.IntN(4) != 0
-					}
-					take[rng.IntN(len(take))] = false
-					b = mix(a, b, width, take)
-					if bytes.Equal(a, b) {
-						b[rng.IntN(32)] ^= 1
-					}
-				}
-				if rng.IntN(2) == 0 {
-					a, b = b, a
-				}
-				replicas := make([][]byte, n)
-				for i := range replicas {
-					replicas[i] = a
-					if i > 0 && rng.IntN(3) == 0 {
-						replicas[i] = b
-					}
-				}
-				if rng.IntN(4) != 0 { // else an honest object of two vectors
-					width := []int{1, 2, 4, 8, 16}[rng.IntN(5)]
-					take := make([]bool, 32/width)
-					for l := range take {
-						take[l] = rng.IntN(2) == 0
-					}
-					complement := make([]bool, len(take))
-					for l := range take {
-						complement[l] = !take[l]
-					}
-					i := rng.IntN(n)
-					switch rng.IntN(3) {
-					case 0: // one chimera
-						replicas[i] = mix(a, b, width, take)
-					case 1: // a complementary pair: per-lane counts unchanged
-						replicas[i] = mix(a, b, width, take)
-						replicas[rng.IntN(n)] = mix(a, b, width, complement)
-					case 2: // one bit off a or b
-						v := bytes.Clone(replicas[i])
-						v[rng.IntN(32)] ^= 1 << rng.IntN(8)
-						replicas[i] = v
-					}
-				}
-				vectors = append(vectors, replicas)
+			objects := make([][][]byte, 1+rng.IntN(6))
+			for o := range objects {
+				objects[o] = adversary.Object(n)
 			}
-			sources := Sources(vectors, objectSize, offset)
+			sources := Sources(objects, objectSize, offset)
 			if msg := Compare(calc, sources, offset, objectSize); msg != "" {
-				t.Fatalf("seed %d round %d n=%d objects=%d: %s", seed, round, n, objects, msg)
+				t.Fatalf("seed %d round %d n=%d objects=%d: %s", seed, round, n, len(objects), msg)
 			}
 		}
 	}

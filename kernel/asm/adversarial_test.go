@@ -25,7 +25,7 @@ func TestFastAdversarial(t *testing.T) {
 	}
 	seed := suite.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
-	gen := adversary{rng}
+	gen := suite.NewAdversary(rng)
 	ns := []int{1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 18, 31, 32, 33, 34, 100, 239, 240, 241, 254, 255}
 	for round := range suite.Rounds(400) {
 		n := ns[rng.IntN(len(ns))]
@@ -41,7 +41,7 @@ func TestFastAdversarial(t *testing.T) {
 			if o > 0 && rng.IntN(4) == 0 {
 				objects[o] = objects[o-1] // the same object twice, decided as a pair
 			} else {
-				objects[o] = gen.object(n)
+				objects[o] = gen.Object(n)
 			}
 		}
 		span := (to - from) * objectSize
@@ -88,7 +88,7 @@ func TestFastAdversarial(t *testing.T) {
 		fail := func(o int, format string, args ...any) {
 			t.Helper()
 			t.Fatalf("seed %d round %d n=%d size=%d offset=%d from=%d to=%d object %d (%d distinct vectors): "+format,
-				append([]any{seed, round, n, objectSize, offset, from, to, o, distinct(objects[o])}, args...)...)
+				append([]any{seed, round, n, objectSize, offset, from, to, o, suite.Distinct(objects[o])}, args...)...)
 		}
 		// want is the reference's result word and target object for o.
 		want := func(o int) (uint32, []byte, testvectors.Answer) {
@@ -136,7 +136,7 @@ func TestFastAdversarial(t *testing.T) {
 			if a.Err != testvectors.OK {
 				break // the slow path would stop here
 			}
-			if distinct(objects[k]) <= 2 {
+			if suite.Distinct(objects[k]) <= 2 {
 				fail(k, "a valid object of at most two vectors handed back")
 			}
 			// Stand in for the slow path, then resume after it.
@@ -150,134 +150,4 @@ func TestFastAdversarial(t *testing.T) {
 			b.Free()
 		}
 	}
-}
-
-// adversary builds objects of two vectors a and b in every relation, often
-// sharing lanes at some width, with replicas that mix them.
-type adversary struct{ rng *rand.Rand }
-
-func (g adversary) random() []byte {
-	v := make([]byte, 32)
-	for i := range v {
-		v[i] = byte(g.rng.Uint32())
-	}
-	return v
-}
-
-// mix takes each lane of the given width from x where take says so, else from y.
-func (g adversary) mix(x, y []byte, width int, take []bool) []byte {
-	v := bytes.Clone(y)
-	for l := range take {
-		if take[l] {
-			copy(v[l*width:(l+1)*width], x[l*width:(l+1)*width])
-		}
-	}
-	return v
-}
-
-// lanes picks each of the 32/width lanes with probability percent/100.
-func (g adversary) lanes(width, percent int) []bool {
-	take := make([]bool, 32/width)
-	for l := range take {
-		take[l] = g.rng.IntN(100) < percent
-	}
-	return take
-}
-
-// pair returns two different vectors in some relation.
-func (g adversary) pair() (a, b []byte) {
-	rng := g.rng
-	a, b = g.random(), g.random()
-	switch rng.IntN(10) {
-	case 1: // b on a
-		copy(b[16:], a[:16])
-	case 2: // a on b
-		copy(a[16:], b[:16])
-	case 3: // forks of one parent
-		copy(b[16:], a[16:])
-	case 4: // a conflict
-		copy(b[:16], a[:16])
-	case 5: // each on the other
-		copy(b[16:], a[:16])
-		copy(a[16:], b[:16])
-	case 6: // a on itself
-		copy(a[16:], a[:16])
-	case 7: // b on itself
-		copy(b[16:], b[:16])
-	}
-	if rng.IntN(2) == 0 { // share lanes at some width
-		width := []int{1, 2, 4, 8, 16}[rng.IntN(5)]
-		b = g.mix(a, b, width, g.lanes(width, []int{50, 80, 95, 100}[rng.IntN(4)]))
-	}
-	if bytes.Equal(a, b) {
-		b[rng.IntN(32)] ^= 1 << rng.IntN(8)
-	}
-	return a, b
-}
-
-// object returns n vectors: a up to replica ib, then a or b, with some
-// replicas after ib+1 (which phase 1 checks directly) replaced by mixes,
-// complementary pairs of mixes, flipped bits, strangers, or one mix over a
-// run of replicas, so that a group's sets agree.
-func (g adversary) object(n int) [][]byte {
-	rng := g.rng
-	a, b := g.pair()
-	vs := make([][]byte, n)
-	for i := range vs {
-		vs[i] = a
-	}
-	if n == 1 || rng.IntN(8) == 0 {
-		return vs
-	}
-	ib := 1 + rng.IntN(n-1)
-	if rng.IntN(3) == 0 { // near the ends and group boundaries
-		ib = max(1, min(n-1, []int{1, 2, n - 1, n - 2, n - 15, n - 16, n - 17}[rng.IntN(7)]))
-	}
-	vs[ib] = b
-	share := rng.IntN(101)
-	for i := ib + 1; i < n; i++ {
-		if rng.IntN(100) < share {
-			vs[i] = b
-		}
-	}
-	for range []int{0, 1, 2, 1 + rng.IntN(6)}[rng.IntN(4)] {
-		if ib+2 >= n {
-			break
-		}
-		i := ib + 2 + rng.IntN(n-ib-2)
-		width := []int{1, 2, 4, 8, 16}[rng.IntN(5)]
-		switch rng.IntN(6) {
-		case 0, 1:
-			vs[i] = g.mix(a, b, width, g.lanes(width, rng.IntN(101)))
-		case 2: // a complementary pair: per-lane counts add up
-			take := g.lanes(width, 50)
-			other := make([]bool, len(take))
-			for l := range take {
-				other[l] = !take[l]
-			}
-			vs[i] = g.mix(a, b, width, take)
-			vs[ib+2+rng.IntN(n-ib-2)] = g.mix(a, b, width, other)
-		case 3:
-			v := bytes.Clone(vs[i])
-			v[rng.IntN(32)] ^= 1 << rng.IntN(8)
-			vs[i] = v
-		case 4:
-			vs[i] = g.random()
-		case 5: // one mix over a run of replicas
-			v := g.mix(a, b, width, g.lanes(width, 50))
-			end := min(n, i+1+rng.IntN(16))
-			for j := i; j < end; j++ {
-				vs[j] = v
-			}
-		}
-	}
-	return vs
-}
-
-func distinct(vs [][]byte) int {
-	seen := map[string]bool{}
-	for _, v := range vs {
-		seen[string(v)] = true
-	}
-	return len(seen)
 }

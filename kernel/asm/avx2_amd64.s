@@ -1235,7 +1235,7 @@ agreed0:
 	VPERMQ    $0x4e, Y0, Y12
 	VPCMPEQB  Y0, Y12, Y12
 	VPMOVMSKB Y12, R8
-	CMPL      R8, $0xffffffff
+	CMPW      R8, $0xffff
 	JE        slow
 
 	// leader 0, length n
@@ -1249,7 +1249,7 @@ agreed1:
 	VPERMQ    $0x4e, Y6, Y12
 	VPCMPEQB  Y6, Y12, Y12
 	VPMOVMSKB Y12, R8
-	CMPL      R8, $0xffffffff
+	CMPW      R8, $0xffff
 	JE        slow
 
 	// leader 0, length n

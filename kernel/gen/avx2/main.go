@@ -158,11 +158,7 @@ func main() {
 	for k, o := range objects {
 		Label(fmt.Sprint("agreed", k))
 		Comment("Every replica holds a: agreed, unless a depends on itself.")
-		VPERMQ(U8(0x4e), o.a, t[0]) // a with ID0 and ID1 swapped
-		VPCMPEQB(o.a, t[0], t[0])
-		VPMOVMSKB(t[0], mask.As32())
-		CMPL(mask.As32(), U32(0xffffffff))
-		JE(LabelRef("slow"))
+		selfLoop(o.a, t[0])
 		Comment("leader 0, length n")
 		MOVQ(n, word)
 		SHLQ(U8(8), word)
@@ -395,16 +391,8 @@ func decide(k int, start Mem) {
 	MOVQ(o.ib, ib)
 
 	Comment("Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).")
-	VPERMQ(U8(0x4e), a, t[0]) // (a.ID1, a.ID0)
-	VPCMPEQB(a, t[0], t[0])
-	VPMOVMSKB(t[0], mask.As32())
-	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == a.ID1: a cycle
-	JE(LabelRef("slow"))
-	VPERMQ(U8(0x4e), b, t[1]) // (b.ID1, b.ID0)
-	VPCMPEQB(b, t[1], t[0])
-	VPMOVMSKB(t[0], mask.As32())
-	CMPW(mask.As16(), U16(0xffff)) // b.ID0 == b.ID1: a cycle
-	JE(LabelRef("slow"))
+	selfLoop(a, t[0])
+	selfLoop(b, t[1]) // t[1] = (b.ID1, b.ID0) from here on
 	VPCMPEQB(a, b, t[0])
 	VPMOVMSKB(t[0], mask.As32())
 	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
@@ -459,6 +447,16 @@ func decide(k int, start Mem) {
 	SHLQ(U8(8), word)
 	XORQ(p, p)
 	JMP(LabelRef("write"))
+}
+
+// selfLoop jumps to slow if vector v's ID0 equals its ID1 (a cycle),
+// leaving v with its IDs swapped in swapped; uses t[0].
+func selfLoop(v, swapped VecPhysical) {
+	VPERMQ(U8(0x4e), v, swapped) // (v.ID1, v.ID0)
+	VPCMPEQB(v, swapped, t[0])
+	VPMOVMSKB(t[0], mask.As32())
+	CMPW(mask.As16(), U16(0xffff))
+	JE(LabelRef("slow"))
 }
 
 // sameVector sets ZF iff the 32 bytes at x equal vector v, using s.
