@@ -41,11 +41,16 @@ func (g Adversary) lanes(width, percent int) []bool {
 	return take
 }
 
-// pair returns two different vectors in some relation.
-func (g Adversary) pair() (a, b []byte) {
+// pair returns two different vectors in some relation; with bad, also
+// the relations that make the object an error.
+func (g Adversary) pair(bad bool) (a, b []byte) {
 	rng := g.rng
 	a, b = g.random(), g.random()
-	switch rng.IntN(10) {
+	relations := 4 // unrelated, b on a, a on b, forks of one parent
+	if bad {
+		relations = 10 // and the errors, 4 to 7
+	}
+	switch rng.IntN(relations) {
 	case 1: // b on a
 		copy(b[16:], a[:16])
 	case 2: // a on b
@@ -76,9 +81,11 @@ func (g Adversary) pair() (a, b []byte) {
 // replicas replaced by mixes, complementary pairs of mixes, flipped bits,
 // strangers, or one mix over a run of replicas (so that a group's sets
 // agree). They are mostly after ib+1, which fast paths check directly.
-func (g Adversary) Object(n int) [][]byte {
+// With bad, a and b may also conflict, depend on each other or on
+// themselves. A mix can make any object an error (a conflict, say).
+func (g Adversary) Object(n int, bad bool) [][]byte {
 	rng := g.rng
-	a, b := g.pair()
+	a, b := g.pair(bad)
 	vs := make([][]byte, n)
 	for i := range vs {
 		vs[i] = a
@@ -103,7 +110,7 @@ func (g Adversary) Object(n int) [][]byte {
 			lo = 0
 		}
 		if lo >= n {
-			break
+			continue
 		}
 		i := lo + rng.IntN(n-lo)
 		width := []int{1, 2, 4, 8, 16}[rng.IntN(5)]

@@ -125,9 +125,9 @@ scan0:
 	MOVQ      BX, R12
 	SUBQ      $0x08, R12
 
-scan08:
+scan0_8:
 	CMPQ      SI, R12
-	JG        scan01
+	JG        scan0_1
 	MOVQ      (AX)(SI*8), DI
 	VPCMPEQB  (DI)(CX*1), Y0, Y12
 	MOVQ      8(AX)(SI*8), DI
@@ -153,11 +153,11 @@ scan08:
 	VPAND     Y2, Y12, Y12
 	VPMOVMSKB Y12, R8
 	CMPL      R8, $0xffffffff
-	JNE       scan01
+	JNE       scan0_1
 	ADDQ      $0x08, SI
-	JMP       scan08
+	JMP       scan0_8
 
-scan01:
+scan0_1:
 	CMPQ      SI, BX
 	JE        agreed0
 	MOVQ      (AX)(SI*8), DI
@@ -166,7 +166,7 @@ scan01:
 	CMPL      R8, $0xffffffff
 	JNE       second0
 	INCQ      SI
-	JMP       scan01
+	JMP       scan0_1
 
 second0:
 	VMOVDQU   (DI)(CX*1), Y1
@@ -204,9 +204,9 @@ scanned0:
 	MOVQ      BX, R12
 	SUBQ      $0x08, R12
 
-scan18:
+scan1_8:
 	CMPQ      SI, R12
-	JG        scan11
+	JG        scan1_1
 	MOVQ      (AX)(SI*8), DI
 	VPCMPEQB  (DI)(R14*1), Y6, Y12
 	MOVQ      8(AX)(SI*8), DI
@@ -232,11 +232,11 @@ scan18:
 	VPAND     Y2, Y12, Y12
 	VPMOVMSKB Y12, R8
 	CMPL      R8, $0xffffffff
-	JNE       scan11
+	JNE       scan1_1
 	ADDQ      $0x08, SI
-	JMP       scan18
+	JMP       scan1_8
 
-scan11:
+scan1_1:
 	CMPQ      SI, BX
 	JE        single
 	MOVQ      (AX)(SI*8), DI
@@ -245,7 +245,7 @@ scan11:
 	CMPL      R8, $0xffffffff
 	JNE       second1
 	INCQ      SI
-	JMP       scan11
+	JMP       scan1_1
 
 second1:
 	VMOVDQU   (DI)(R14*1), Y7

@@ -4,9 +4,10 @@
 // Per object the routine decides, as SPEC.md's fast path does, the objects
 // whose replicas hold at most two distinct vectors, a and b:
 //
-//  1. a is replica 0's vector. Scan forward while replicas equal a, eight
-//     then one at a time: one 256-bit compare per replica covers the whole
-//     vector, so ID1 is checked for free. If all do, the object is agreed.
+//  1. a is replica 0's vector. Scan forward while replicas equal a: the
+//     next one alone, then eight at a time, then one at a time; one 256-bit
+//     compare per replica covers the whole vector, so ID1 is checked for
+//     free. If all do, the object is agreed.
 //  2. Otherwise b is the first replica that differs (index ib). Count the
 //     replicas in groups of sixteen, two compares per 32-bit lane per
 //     replica and no branch:
@@ -202,7 +203,7 @@ func scan(k int, agreed, third string) {
 	o := objects[k]
 	l := func(s string) LabelRef { return LabelRef(fmt.Sprint(s, k)) }
 	Comment(fmt.Sprintf("Phase 1, object o+%d: skip replicas equal to a.", k))
-	skip(fmt.Sprint("scan", k), func(j int, into VecPhysical) {
+	skip(fmt.Sprint("scan", k, "_"), func(j int, into VecPhysical) {
 		loadPtr(j)
 		VPCMPEQB(vec(p, o.off), o.a, into)
 	}, scan8, LabelRef(agreed), l("second"))
@@ -234,7 +235,7 @@ func scanBoth(common Mem) {
 		VPCMPEQB(vec(p, objects[0].off), objects[0].a, into)
 		VPCMPEQB(vec(p, objects[1].off), objects[1].a, t[0])
 		VPAND(t[0], into, into)
-	}, []VecPhysical{Y8, Y13, Y14, Y15, Y2, Y3, Y4, Y5}, LabelRef("agreedPair"), "bothDiffer") // not t[0]: the compare uses it
+	}, []VecPhysical{Y8, Y13, Y14, Y15, Y2, Y3, Y4, Y5}, LabelRef("agreedPair"), "bothDiffer") // like scan8, with object 1's codes (also free until counting) for t[0], which the compare uses
 	Label("bothDiffer")
 	MOVQ(r, common)
 }
@@ -449,8 +450,9 @@ func decide(k int, start Mem) {
 	JMP(LabelRef("write"))
 }
 
-// selfLoop jumps to slow if vector v's ID0 equals its ID1 (a cycle),
-// leaving v with its IDs swapped in swapped; uses t[0].
+// selfLoop jumps to slow if vector v's ID0 equals its ID1 (a cycle). It
+// leaves v with its IDs swapped in swapped unless swapped is t[0], which it
+// uses for the compare.
 func selfLoop(v, swapped VecPhysical) {
 	VPERMQ(U8(0x4e), v, swapped) // (v.ID1, v.ID0)
 	VPCMPEQB(v, swapped, t[0])
