@@ -1,21 +1,16 @@
 package kernel
 
-import (
-	"fmt"
-	"os"
-
-	"github.com/lockstep/quorum/generic"
-)
+import "os"
 
 // implementation is one way to run Calculate: calculate decides objects
-// [from, to) of arguments that generic.Validate accepted.
+// [from, to) of arguments that validate accepted.
 type implementation struct {
 	name      string
 	calculate func(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error
 }
 
 // implementations lists what this build and CPU can run, fastest first.
-var implementations = append(asmImplementations(), implementation{name: "generic", calculate: generic.CalculateRange})
+var implementations = append(asmImplementations(), implementation{name: "generic", calculate: calculateGeneric})
 
 // EnvKernel names the environment variable read once at start-up to force an
 // implementation: "generic" rules the assembly out; the name of an available
@@ -64,14 +59,14 @@ func Implementations() []string {
 func CalculateWith(name string, sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
 	impl := lookup(name)
 	if impl.calculate == nil {
-		return fmt.Errorf("quorum: implementation %q is not available here (have %v)", name, Implementations())
+		return invalid("implementation %q is not available here (have %v)", name, Implementations())
 	}
 	return impl.run(sources, vectorOffset, objectSize, results, target)
 }
 
 // run validates the arguments and decides every object.
 func (impl implementation) run(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
-	objects, err := generic.Validate(sources, vectorOffset, objectSize, results, target)
+	objects, err := validate(sources, vectorOffset, objectSize, results, target)
 	if err != nil {
 		return err
 	}

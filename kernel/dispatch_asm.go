@@ -2,12 +2,47 @@
 
 package kernel
 
-import "github.com/lockstep/quorum/kernel/asm"
+import (
+	"unsafe"
+
+	"github.com/lockstep/quorum/kernel/internal/asm"
+)
 
 // asmImplementations is the assembly kernel, if this CPU can run it.
 func asmImplementations() []implementation {
 	if !asm.Available() {
 		return nil
 	}
-	return []implementation{{name: asm.Name, calculate: asm.CalculateRange}}
+	return []implementation{{name: asm.Name, calculate: calculateAsm}}
+}
+
+// calculateAsm is calculateGeneric with the fast path in assembly. The
+// assembly walks the range itself, so Go's call overhead is paid once per
+// range plus once per object that leaves the fast path; such an object is
+// decided by the slow path and the assembly resumes after it.
+func calculateAsm(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
+	if from >= to {
+		return nil
+	}
+	var ptrs asm.Pointers
+	first := ptrs.Set(sources)
+	var t *byte
+	if target != nil {
+		t = unsafe.SliceData(target)
+	}
+	// Fast writes each Result as one little-endian word: the struct's
+	// four bytes in field order.
+	res := (*uint32)(unsafe.Pointer(unsafe.SliceData(results)))
+	var slow solver
+	defer slow.Release()
+	for o := from; o < to; o++ {
+		o = asm.Fast(first, len(sources), vectorOffset, objectSize, o, to, res, t)
+		if o == to {
+			break
+		}
+		if err := slow.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
+			return err
+		}
+	}
+	return nil
 }

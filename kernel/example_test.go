@@ -1,7 +1,7 @@
 package kernel_test
 
 import (
-	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/lockstep/quorum/kernel"
@@ -38,26 +38,38 @@ func ExampleCalculate() {
 	// object 1: leader 1, length 3, repair 2, forked false
 }
 
-// Update advances a replica's vector before it writes a new version of
-// the object.
+// A new object starts from NewVector on every replica; each write advances
+// the vector with Update and a fresh ID.
 func ExampleUpdate() {
-	vector := make([]byte, kernel.VectorSize)
-	rand.Read(vector) // an existing vector: two random IDs
-	before := append([]byte(nil), vector[:16]...)
+	vector := kernel.NewVector()
+	before := vector
 
-	id := make([]byte, kernel.IDSize)
-	rand.Read(id)
-	if err := kernel.Update(vector, id); err != nil {
+	id := kernel.NewID()
+	if err := kernel.Update(vector[:], id[:]); err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("new ID0 is id:", string(vector[:16]) == string(id))
-	fmt.Println("new ID1 is old ID0:", string(vector[16:]) == string(before))
+	fmt.Println("new ID0 is id:", [16]byte(vector[:16]) == id)
+	fmt.Println("new ID1 is old ID0:", [16]byte(vector[16:]) == [16]byte(before[:16]))
 
 	// Reusing an ID is refused and leaves the vector unchanged.
-	fmt.Println(kernel.Update(vector, id))
+	err := kernel.Update(vector[:], id[:])
+	fmt.Println(errors.Is(err, kernel.ErrReusedID), err)
+	// A zeroed buffer is not a vector.
+	fmt.Println(kernel.Update(make([]byte, kernel.VectorSize), id[:]))
 	// Output:
 	// new ID0 is id: true
 	// new ID1 is old ID0: true
-	// quorum: id equals the vector's ID0: IDs must never be reused
+	// true quorum: reused ID: id equals the vector's ID0 (NewID makes fresh ones)
+	// quorum: all-zero ID: the vector's ID0 (a new object's first vector comes from NewVector)
+}
+func ExampleRoles() {
+	id := func(c byte) []byte { b := make([]byte, 16); b[0] = c; return b }
+	vector := func(id0, id1 byte) []byte { return append(id(id0), id(id1)...) }
+	// Replica 1 ran one more transaction; replica 2 lags; replica 3 is a stranger.
+	vectors := [][]byte{vector('B', 'A'), vector('C', 'B'), vector('B', 'A'), vector('X', 'Y')}
+	roles := make([]kernel.Role, len(vectors))
+	r, err := kernel.Roles(vectors, roles)
+	fmt.Println(r, err, roles)
+	// Output: {1 3 2 false} <nil> [lagging current lagging outside]
 }

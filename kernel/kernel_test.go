@@ -56,10 +56,14 @@ func TestAllocs(t *testing.T) {
 	}
 	results := make([]kernel.Result, 100)
 	target := make([]byte, 3200)
+	calcs := map[string]suite.Calculate{"slow path": kernel.CalculateSlow}
 	for _, name := range kernel.Implementations() {
+		calcs[name] = with(name)
+	}
+	for name, calc := range calcs {
 		for wl, sources := range workloads {
 			allocs := testing.AllocsPerRun(20, func() {
-				if err := kernel.CalculateWith(name, sources, 0, 32, results, target); err != nil {
+				if err := calc(sources, 0, 32, results, target); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -70,7 +74,7 @@ func TestAllocs(t *testing.T) {
 	}
 }
 
-// Each implementation against the reference model, and each assembly
+// Each implementation and the slow path against the reference model, and each assembly
 // kernel against generic byte for byte, on arbitrary inputs.
 func FuzzImplementations(f *testing.F) {
 	suite.AddFuzzSeeds(f)
@@ -78,6 +82,7 @@ func FuzzImplementations(f *testing.F) {
 		for _, name := range kernel.Implementations() {
 			suite.Fuzz(t, with(name), n, objects, objectSize, offset, picks)
 		}
+		suite.Fuzz(t, kernel.CalculateSlow, n, objects, objectSize, offset, picks)
 		sources, off, size := suite.FuzzSources(n, objects, objectSize, offset, picks)
 		want := make([]kernel.Result, objects)
 		wantTarget := make([]byte, int(objects)*max(size, 0))

@@ -3,8 +3,6 @@ package kernel
 import (
 	"runtime"
 	"sync"
-
-	"github.com/lockstep/quorum/generic"
 )
 
 // minObjectsPerWorker keeps each goroutine's share large enough that
@@ -19,7 +17,7 @@ const minObjectsPerWorker = 1024
 // been written by other workers. Small batches (fewer than 1024 objects per
 // worker) run on the calling goroutine; larger ones allocate the workers.
 func CalculateParallel(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte, workers int) error {
-	objects, err := generic.Validate(sources, vectorOffset, objectSize, results, target)
+	objects, err := validate(sources, vectorOffset, objectSize, results, target)
 	if err != nil {
 		return err
 	}

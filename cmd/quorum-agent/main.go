@@ -64,7 +64,7 @@ import (
 
 	ml "github.com/hashicorp/memberlist"
 	"github.com/lockstep/quorum/manager"
-	qml "github.com/lockstep/quorum/manager/memberlist"
+	qml "github.com/lockstep/quorum/cluster/memberlist"
 )
 
 func main() {

@@ -13,12 +13,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lockstep/quorum/generic"
+	"github.com/lockstep/quorum/kernel"
 	"github.com/lockstep/quorum/internal/testvectors"
 )
 
 // Calculate is the signature every implementation shares.
-type Calculate func(sources [][]byte, vectorOffset, objectSize int, results []generic.Result, target []byte) error
+type Calculate func(sources [][]byte, vectorOffset, objectSize int, results []kernel.Result, target []byte) error
 
 // Run runs the whole suite against calc.
 func Run(t *testing.T, calc Calculate) {
@@ -60,7 +60,7 @@ func Letters(spec string) [][]byte {
 	var vectors [][]byte
 	for _, pair := range strings.Fields(spec) {
 		ids := strings.Split(pair, "/")
-		v := make([]byte, 0, generic.VectorSize)
+		v := make([]byte, 0, kernel.VectorSize)
 		v = append(v, letterID(ids[0])...)
 		v = append(v, letterID(ids[1])...)
 		vectors = append(vectors, v)
@@ -69,7 +69,7 @@ func Letters(spec string) [][]byte {
 }
 
 func letterID(s string) []byte {
-	id := make([]byte, generic.IDSize)
+	id := make([]byte, kernel.IDSize)
 	if s == "0" {
 		return id
 	}
@@ -83,44 +83,44 @@ func letterID(s string) []byte {
 type Case struct {
 	Name    string
 	Vectors string
-	Want    generic.Result
+	Want    kernel.Result
 	Err     error
 }
 
 // SpecCases are SPEC.md's worked examples and rules, and the original
 // README's scenarios.
 var SpecCases = []Case{
-	{"all agree", "B/A B/A B/A", generic.Result{Leader: 0, Length: 3}, nil},
-	{"one replica ran one more transaction", "B/A C/B B/A", generic.Result{Leader: 1, Length: 3, Repair: 2}, nil},
-	{"third replica offline long ago", "C/B B/A X/Y", generic.Result{Leader: 0, Length: 2, Repair: 1}, nil},
-	{"two forks of A", "B/A C/A", generic.Result{Forked: true}, nil},
-	{"fork with a majority", "B/A B/A C/A", generic.Result{Leader: 0, Length: 2}, nil},
-	{"self loop", "A/A", generic.Result{}, generic.ErrCyclic},
-	{"two-node loop", "B/A A/B", generic.Result{}, generic.ErrCyclic},
-	{"conflict", "B/A B/C", generic.Result{}, generic.ErrConflict},
+	{"all agree", "B/A B/A B/A", kernel.Result{Leader: 0, Length: 3}, nil},
+	{"one replica ran one more transaction", "B/A C/B B/A", kernel.Result{Leader: 1, Length: 3, Repair: 2}, nil},
+	{"third replica offline long ago", "C/B B/A X/Y", kernel.Result{Leader: 0, Length: 2, Repair: 1}, nil},
+	{"two forks of A", "B/A C/A", kernel.Result{Forked: true}, nil},
+	{"fork with a majority", "B/A B/A C/A", kernel.Result{Leader: 0, Length: 2}, nil},
+	{"self loop", "A/A", kernel.Result{}, kernel.ErrCyclic},
+	{"two-node loop", "B/A A/B", kernel.Result{}, kernel.ErrCyclic},
+	{"conflict", "B/A B/C", kernel.Result{}, kernel.ErrConflict},
 	// The original README: three drives, one down, a write interrupted.
-	{"raid: one offline, write on both", "C/B C/B B/A", generic.Result{Leader: 0, Length: 3, Repair: 1}, nil},
-	{"raid: one offline, write interrupted", "C/B B/A A/Z", generic.Result{Leader: 0, Length: 3, Repair: 2}, nil},
-	{"raid: offline replica diverged", "C/B B/A X/W", generic.Result{Leader: 0, Length: 2, Repair: 1}, nil},
-	{"single replica", "B/A", generic.Result{Leader: 0, Length: 1}, nil},
-	{"leader is not replica 0", "B/A D/C D/C", generic.Result{Leader: 1, Length: 2}, nil},
-	{"two unrelated, tie", "B/A D/C", generic.Result{Forked: true}, nil},
-	{"a built on b", "C/B B/A B/A", generic.Result{Leader: 0, Length: 3, Repair: 2}, nil},
-	{"two steps behind still in the chain", "D/C C/B B/A", generic.Result{Leader: 0, Length: 3, Repair: 2}, nil},
-	{"chain beats a larger group", "D/C C/B B/A X/Y X/Y", generic.Result{Leader: 0, Length: 3, Repair: 2}, nil},
-	{"partitions that both advanced, tie", "C/B D/B C/B D/B", generic.Result{Forked: true}, nil},
-	{"partitions over a shared lagging parent", "C/B D/B B/A C/B", generic.Result{Leader: 0, Length: 3, Repair: 1}, nil},
-	{"tie below the maximum is no fork", "C/B D/B E/C", generic.Result{Leader: 2, Length: 2, Repair: 1}, nil},
-	{"parent seen only as a dependency", "C/B C/B", generic.Result{Leader: 0, Length: 2}, nil},
-	{"all-zero vector is cyclic", "B/A 0/0", generic.Result{}, generic.ErrCyclic},
-	{"zero ID0 is a valid ID", "0/A 0/A B/0", generic.Result{Leader: 2, Length: 3, Repair: 2}, nil},
-	{"three-node loop", "B/A C/B A/C", generic.Result{}, generic.ErrCyclic},
-	{"loop beside a good chain", "B/A C/B X/Y Y/X", generic.Result{}, generic.ErrCyclic},
-	{"conflict outranks cycle (cycle first)", "A/A B/A B/C", generic.Result{}, generic.ErrConflict},
-	{"conflict outranks cycle (conflict first)", "B/A B/C A/A", generic.Result{}, generic.ErrConflict},
-	{"conflict with the first vector later", "B/A C/B C/B B/X", generic.Result{}, generic.ErrConflict},
-	{"self loop after agreement", "B/A B/A C/C", generic.Result{}, generic.ErrCyclic},
-	{"conflict and loop A->B->A", "B/A A/B A/C", generic.Result{}, generic.ErrConflict},
+	{"raid: one offline, write on both", "C/B C/B B/A", kernel.Result{Leader: 0, Length: 3, Repair: 1}, nil},
+	{"raid: one offline, write interrupted", "C/B B/A A/Z", kernel.Result{Leader: 0, Length: 3, Repair: 2}, nil},
+	{"raid: offline replica diverged", "C/B B/A X/W", kernel.Result{Leader: 0, Length: 2, Repair: 1}, nil},
+	{"single replica", "B/A", kernel.Result{Leader: 0, Length: 1}, nil},
+	{"leader is not replica 0", "B/A D/C D/C", kernel.Result{Leader: 1, Length: 2}, nil},
+	{"two unrelated, tie", "B/A D/C", kernel.Result{Forked: true}, nil},
+	{"a built on b", "C/B B/A B/A", kernel.Result{Leader: 0, Length: 3, Repair: 2}, nil},
+	{"two steps behind still in the chain", "D/C C/B B/A", kernel.Result{Leader: 0, Length: 3, Repair: 2}, nil},
+	{"chain beats a larger group", "D/C C/B B/A X/Y X/Y", kernel.Result{Leader: 0, Length: 3, Repair: 2}, nil},
+	{"partitions that both advanced, tie", "C/B D/B C/B D/B", kernel.Result{Forked: true}, nil},
+	{"partitions over a shared lagging parent", "C/B D/B B/A C/B", kernel.Result{Leader: 0, Length: 3, Repair: 1}, nil},
+	{"tie below the maximum is no fork", "C/B D/B E/C", kernel.Result{Leader: 2, Length: 2, Repair: 1}, nil},
+	{"parent seen only as a dependency", "C/B C/B", kernel.Result{Leader: 0, Length: 2}, nil},
+	{"all-zero vector is cyclic", "B/A 0/0", kernel.Result{}, kernel.ErrCyclic},
+	{"zero ID0 is a valid ID", "0/A 0/A B/0", kernel.Result{Leader: 2, Length: 3, Repair: 2}, nil},
+	{"three-node loop", "B/A C/B A/C", kernel.Result{}, kernel.ErrCyclic},
+	{"loop beside a good chain", "B/A C/B X/Y Y/X", kernel.Result{}, kernel.ErrCyclic},
+	{"conflict outranks cycle (cycle first)", "A/A B/A B/C", kernel.Result{}, kernel.ErrConflict},
+	{"conflict outranks cycle (conflict first)", "B/A B/C A/A", kernel.Result{}, kernel.ErrConflict},
+	{"conflict with the first vector later", "B/A C/B C/B B/X", kernel.Result{}, kernel.ErrConflict},
+	{"self loop after agreement", "B/A B/A C/C", kernel.Result{}, kernel.ErrCyclic},
+	{"conflict and loop A->B->A", "B/A A/B A/C", kernel.Result{}, kernel.ErrConflict},
 }
 
 // Sources lays one object per column into sources: object o of replica r
@@ -156,15 +156,15 @@ func Spec(t *testing.T, calc Calculate) {
 				good := Letters("B/A B/A B/A B/A B/A B/A B/A B/A")[:len(vectors)]
 				objects := [][][]byte{good, vectors, good}
 				sources := Sources(objects, layout.size, layout.offset)
-				results := make([]generic.Result, len(objects))
+				results := make([]kernel.Result, len(objects))
 				target := make([]byte, len(sources[0]))
 				err := calc(sources, layout.offset, layout.size, results, target)
 				if c.Err != nil {
-					var oe *generic.ObjectError
+					var oe *kernel.ObjectError
 					if !errors.Is(err, c.Err) || !errors.As(err, &oe) || oe.Index != 1 {
 						t.Fatalf("size %d offset %d: err = %v, want object 1: %v", layout.size, layout.offset, err, c.Err)
 					}
-					if results[2] != (generic.Result{}) || !isZero(target[2*layout.size:]) {
+					if results[2] != (kernel.Result{}) || !isZero(target[2*layout.size:]) {
 						t.Fatalf("object after the bad one was written")
 					}
 					continue
@@ -181,8 +181,8 @@ func Spec(t *testing.T, calc Calculate) {
 	}
 }
 
-func fromAnswer(a testvectors.Answer) generic.Result {
-	return generic.Result{Leader: uint8(a.Leader), Length: uint8(a.Length), Repair: uint8(a.Repair), Forked: a.Forked}
+func fromAnswer(a testvectors.Answer) kernel.Result {
+	return kernel.Result{Leader: uint8(a.Leader), Length: uint8(a.Length), Repair: uint8(a.Repair), Forked: a.Forked}
 }
 
 func isZero(b []byte) bool {
@@ -194,7 +194,7 @@ func isZero(b []byte) bool {
 	return true
 }
 
-func checkTarget(t *testing.T, sources [][]byte, objectSize, o int, r generic.Result, target []byte) {
+func checkTarget(t *testing.T, sources [][]byte, objectSize, o int, r kernel.Result, target []byte) {
 	t.Helper()
 	got := target[o*objectSize : (o+1)*objectSize]
 	want := make([]byte, objectSize)
@@ -209,39 +209,39 @@ func checkTarget(t *testing.T, sources [][]byte, objectSize, o int, r generic.Re
 // Arguments checks that every bad argument is refused with an error naming
 // it, nothing written and no panic.
 func Arguments(t *testing.T, calc Calculate) {
-	good := func() ([][]byte, []generic.Result, []byte) {
+	good := func() ([][]byte, []kernel.Result, []byte) {
 		s := Sources([][][]byte{Letters("B/A B/A C/B"), Letters("B/A B/A C/B")}, 40, 4)
-		return s, make([]generic.Result, 2), make([]byte, 80)
+		return s, make([]kernel.Result, 2), make([]byte, 80)
 	}
 	type call struct {
 		name                     string
-		mutate                   func(s *[][]byte, offset, size *int, results *[]generic.Result, target *[]byte)
+		mutate                   func(s *[][]byte, offset, size *int, results *[]kernel.Result, target *[]byte)
 		wantInError              string
 		resultsUnsafe, targetBad bool
 	}
 	calls := []call{
-		{"no sources", func(s *[][]byte, _, _ *int, _ *[]generic.Result, _ *[]byte) { *s = nil }, "sources", false, false},
-		{"256 sources", func(s *[][]byte, _, _ *int, _ *[]generic.Result, _ *[]byte) {
+		{"no sources", func(s *[][]byte, _, _ *int, _ *[]kernel.Result, _ *[]byte) { *s = nil }, "sources", false, false},
+		{"256 sources", func(s *[][]byte, _, _ *int, _ *[]kernel.Result, _ *[]byte) {
 			for len(*s) < 256 {
 				*s = append(*s, (*s)[0])
 			}
 		}, "sources", false, false},
-		{"objectSize 31", func(_ *[][]byte, o, z *int, _ *[]generic.Result, _ *[]byte) { *z, *o = 31, 0 }, "objectSize", false, false},
-		{"objectSize 0", func(_ *[][]byte, o, z *int, _ *[]generic.Result, _ *[]byte) { *z, *o = 0, 0 }, "objectSize", false, false},
-		{"objectSize negative", func(_ *[][]byte, o, z *int, _ *[]generic.Result, _ *[]byte) { *z, *o = -40, 0 }, "objectSize", false, false},
-		{"vectorOffset negative", func(_ *[][]byte, o, _ *int, _ *[]generic.Result, _ *[]byte) { *o = -1 }, "vectorOffset", false, false},
-		{"vectorOffset past the object", func(_ *[][]byte, o, _ *int, _ *[]generic.Result, _ *[]byte) { *o = 9 }, "vectorOffset", false, false},
-		{"unequal sources", func(s *[][]byte, _, _ *int, _ *[]generic.Result, _ *[]byte) { (*s)[2] = (*s)[2][:40] }, "sources[2]", false, false},
-		{"partial object", func(s *[][]byte, _, _ *int, _ *[]generic.Result, _ *[]byte) {
+		{"objectSize 31", func(_ *[][]byte, o, z *int, _ *[]kernel.Result, _ *[]byte) { *z, *o = 31, 0 }, "objectSize", false, false},
+		{"objectSize 0", func(_ *[][]byte, o, z *int, _ *[]kernel.Result, _ *[]byte) { *z, *o = 0, 0 }, "objectSize", false, false},
+		{"objectSize negative", func(_ *[][]byte, o, z *int, _ *[]kernel.Result, _ *[]byte) { *z, *o = -40, 0 }, "objectSize", false, false},
+		{"vectorOffset negative", func(_ *[][]byte, o, _ *int, _ *[]kernel.Result, _ *[]byte) { *o = -1 }, "vectorOffset", false, false},
+		{"vectorOffset past the object", func(_ *[][]byte, o, _ *int, _ *[]kernel.Result, _ *[]byte) { *o = 9 }, "vectorOffset", false, false},
+		{"unequal sources", func(s *[][]byte, _, _ *int, _ *[]kernel.Result, _ *[]byte) { (*s)[2] = (*s)[2][:40] }, "sources[2]", false, false},
+		{"partial object", func(s *[][]byte, _, _ *int, _ *[]kernel.Result, _ *[]byte) {
 			for i := range *s {
 				(*s)[i] = (*s)[i][:79]
 			}
 		}, "objectSize", false, false},
-		{"results too short", func(_ *[][]byte, _, _ *int, r *[]generic.Result, _ *[]byte) { *r = (*r)[:1] }, "results", true, false},
-		{"target too short", func(_ *[][]byte, _, _ *int, _ *[]generic.Result, tg *[]byte) { *tg = (*tg)[:79] }, "target", false, true},
-		{"target empty but not nil", func(_ *[][]byte, _, _ *int, _ *[]generic.Result, tg *[]byte) { *tg = (*tg)[:0] }, "target", false, true},
-		{"target is a source", func(s *[][]byte, _, _ *int, _ *[]generic.Result, tg *[]byte) { *tg = (*s)[1] }, "overlaps sources[1]", false, true},
-		{"target overlaps a source's tail", func(s *[][]byte, _, _ *int, _ *[]generic.Result, tg *[]byte) {
+		{"results too short", func(_ *[][]byte, _, _ *int, r *[]kernel.Result, _ *[]byte) { *r = (*r)[:1] }, "results", true, false},
+		{"target too short", func(_ *[][]byte, _, _ *int, _ *[]kernel.Result, tg *[]byte) { *tg = (*tg)[:79] }, "target", false, true},
+		{"target empty but not nil", func(_ *[][]byte, _, _ *int, _ *[]kernel.Result, tg *[]byte) { *tg = (*tg)[:0] }, "target", false, true},
+		{"target is a source", func(s *[][]byte, _, _ *int, _ *[]kernel.Result, tg *[]byte) { *tg = (*s)[1] }, "overlaps sources[1]", false, true},
+		{"target overlaps a source's tail", func(s *[][]byte, _, _ *int, _ *[]kernel.Result, tg *[]byte) {
 			buf := make([]byte, 120)
 			copy(buf, (*s)[0])
 			(*s)[0] = buf[:80]
@@ -258,7 +258,7 @@ func Arguments(t *testing.T, calc Calculate) {
 				before = append(before, bytes.Clone(s))
 			}
 			for i := range results {
-				results[i] = generic.Result{Leader: 9, Length: 9, Repair: 9, Forked: true}
+				results[i] = kernel.Result{Leader: 9, Length: 9, Repair: 9, Forked: true}
 			}
 			var targetBefore []byte
 			if !c.targetBad {
@@ -268,15 +268,15 @@ func Arguments(t *testing.T, calc Calculate) {
 			}
 			targetBefore = bytes.Clone(target)
 			err := calc(sources, offset, size, results, target)
-			if err == nil || !strings.Contains(err.Error(), c.wantInError) {
-				t.Fatalf("err = %v, want an error naming %q", err, c.wantInError)
+			if !errors.Is(err, kernel.ErrInvalid) || !strings.Contains(err.Error(), c.wantInError) {
+				t.Fatalf("err = %v, want ErrInvalid naming %q", err, c.wantInError)
 			}
-			var oe *generic.ObjectError
+			var oe *kernel.ObjectError
 			if errors.As(err, &oe) {
 				t.Fatalf("argument error reported as an object error: %v", err)
 			}
 			for i, r := range results {
-				if r != (generic.Result{Leader: 9, Length: 9, Repair: 9, Forked: true}) {
+				if r != (kernel.Result{Leader: 9, Length: 9, Repair: 9, Forked: true}) {
 					t.Fatalf("results[%d] written: %+v", i, r)
 				}
 			}
@@ -302,13 +302,13 @@ func Arguments(t *testing.T, calc Calculate) {
 	})
 	t.Run("larger results and target are written only where needed", func(t *testing.T) {
 		sources, _, _ := good()
-		results := make([]generic.Result, 3)
-		results[2] = generic.Result{Leader: 7}
+		results := make([]kernel.Result, 3)
+		results[2] = kernel.Result{Leader: 7}
 		target := bytes.Repeat([]byte{0xAB}, 100)
 		if err := calc(sources, 4, 40, results, target); err != nil {
 			t.Fatal(err)
 		}
-		if results[2] != (generic.Result{Leader: 7}) || !bytes.Equal(target[80:], bytes.Repeat([]byte{0xAB}, 20)) {
+		if results[2] != (kernel.Result{Leader: 7}) || !bytes.Equal(target[80:], bytes.Repeat([]byte{0xAB}, 20)) {
 			t.Fatal("wrote past the last object")
 		}
 	})
@@ -325,21 +325,21 @@ func Corpus(t *testing.T, calc Calculate) {
 	}
 	for i, c := range cases {
 		sources := c.Sources()
-		results := make([]generic.Result, c.Objects)
+		results := make([]kernel.Result, c.Objects)
 		target := make([]byte, len(sources[0]))
 		err := calc(sources, c.VectorOffset, c.ObjectSize, results, target)
 		if c.Err < 0 && err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
 		if c.Err >= 0 {
-			var oe *generic.ObjectError
-			if !errors.As(err, &oe) || oe.Index != c.Err || !errors.Is(err, generic.ErrCyclic) {
+			var oe *kernel.ObjectError
+			if !errors.As(err, &oe) || oe.Index != c.Err || !errors.Is(err, kernel.ErrCyclic) {
 				t.Fatalf("case %d: err = %v, want cyclic object %d", i, err, c.Err)
 			}
 		}
 		for o, want := range c.Results {
 			got := results[o]
-			if got != (generic.Result{Leader: uint8(want[0]), Length: uint8(want[1]), Repair: uint8(want[2]), Forked: want[3] != 0}) {
+			if got != (kernel.Result{Leader: uint8(want[0]), Length: uint8(want[1]), Repair: uint8(want[2]), Forked: want[3] != 0}) {
 				t.Fatalf("case %d (n=%d) object %d: got %+v, original answered %v", i, c.N, o, got, want)
 			}
 		}
@@ -383,7 +383,7 @@ func Compare(calc Calculate, sources [][]byte, offset, objectSize int) string {
 	for _, s := range sources {
 		before = append(before, bytes.Clone(s))
 	}
-	results := make([]generic.Result, objects)
+	results := make([]kernel.Result, objects)
 	target := make([]byte, len(sources[0]))
 	err := calc(sources, offset, objectSize, results, target)
 	for i, s := range sources {
@@ -396,8 +396,8 @@ func Compare(calc Calculate, sources [][]byte, offset, objectSize int) string {
 			return fmt.Sprintf("unexpected error %v", err)
 		}
 	} else {
-		var oe *generic.ObjectError
-		want := map[testvectors.ErrKind]error{testvectors.Cyclic: generic.ErrCyclic, testvectors.Conflict: generic.ErrConflict}[kind]
+		var oe *kernel.ObjectError
+		want := map[testvectors.ErrKind]error{testvectors.Cyclic: kernel.ErrCyclic, testvectors.Conflict: kernel.ErrConflict}[kind]
 		if !errors.As(err, &oe) || oe.Index != bad || !errors.Is(err, want) {
 			return fmt.Sprintf("err = %v, want object %d: %v", err, bad, want)
 		}
@@ -410,7 +410,7 @@ func Compare(calc Calculate, sources [][]byte, offset, objectSize int) string {
 	// Objects past the bad one are untouched; the bad one is unspecified.
 	if bad >= 0 {
 		for o := bad + 1; o < objects; o++ {
-			if results[o] != (generic.Result{}) || !isZero(target[o*objectSize:(o+1)*objectSize]) {
+			if results[o] != (kernel.Result{}) || !isZero(target[o*objectSize:(o+1)*objectSize]) {
 				return fmt.Sprintf("object %d after the bad object %d was written", o, bad)
 			}
 		}

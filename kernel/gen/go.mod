@@ -1,6 +1,6 @@
 module github.com/lockstep/quorum/kernel/gen
 
-go 1.26
+go 1.25.0
 
 require github.com/mmcloughlin/avo v0.5.0
 

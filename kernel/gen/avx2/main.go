@@ -1,5 +1,5 @@
 // Command avx2 generates the AVX2 fast path of the quorum kernel
-// (kernel/asm/avx2_amd64.s and its Go declaration) with avo.
+// (kernel/internal/asm/avx2_amd64.s and its Go declaration) with avo.
 //
 // Per object the routine decides, as SPEC.md's fast path does, the objects
 // whose replicas hold at most two distinct vectors, a and b:
@@ -89,10 +89,10 @@ func loadPtr(k int) { MOVQ(Mem{Base: ptrs, Index: r, Scale: 8, Disp: 8 * k}, p) 
 
 func main() {
 	ConstraintExpr("gc,!purego")
-	TEXT("fast", NOSPLIT, "func(ptrs **byte, n, vectorOffset, objectSize, from, to int, results *uint32, target *byte) int")
+	TEXT("Fast", NOSPLIT, "func(ptrs **byte, n, vectorOffset, objectSize, from, to int, results *uint32, target *byte) int")
 	Pragma("noescape")
 	Doc(
-		"fast decides objects [from, to) on the fast path, writing results[o] and,",
+		"Fast decides objects [from, to) on the fast path, writing results[o] and,",
 		"if target is not nil, target's object o. It returns the index of the first",
 		"object it cannot decide (to if none), having written nothing for it or",
 		"any later object. ptrs points at the n sources' data pointers, preceded by",

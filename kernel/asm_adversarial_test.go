@@ -1,6 +1,6 @@
 //go:build (amd64 || arm64) && gc && !purego && unix
 
-package asm
+package kernel_test
 
 import (
 	"bytes"
@@ -11,17 +11,18 @@ import (
 	"github.com/lockstep/quorum/internal/guard"
 	"github.com/lockstep/quorum/internal/suite"
 	"github.com/lockstep/quorum/internal/testvectors"
+	"github.com/lockstep/quorum/kernel/internal/asm"
 )
 
-// TestFastAdversarial drives fast as CalculateRange does, over ranges
+// TestFastAdversarial drives asm.Fast as calculateAsm does, over ranges
 // [from, to) of objects built to fool a kernel that counts per lane, each
 // replica's objects mapped against guard pages. It checks every decided
 // result and target against the reference model, that nothing is written
 // for the object handed back or any later one, and that no valid object of
 // at most two vectors is handed back.
 func TestFastAdversarial(t *testing.T) {
-	if !Available() {
-		t.Skip("this CPU cannot run " + Name)
+	if !asm.Available() {
+		t.Skip("this CPU cannot run " + asm.Name)
 	}
 	seed := suite.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -57,7 +58,7 @@ func TestFastAdversarial(t *testing.T) {
 		// Each source holds objects [from, to) only: the pointers handed to
 		// fast point from*objectSize bytes before it, as if the rest were there.
 		sources := make([][]byte, n)
-		var ptrs pointers
+		var ptrs asm.Pointers
 		for r := range sources {
 			s := alloc(span)
 			for i := range s {
@@ -67,10 +68,10 @@ func TestFastAdversarial(t *testing.T) {
 				copy(s[(o-from)*objectSize+offset:], objects[o][r])
 			}
 			sources[r] = s
-			ptrs[pad+r] = (*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(s)), -from*objectSize))
+			ptrs[asm.Pad+r] = (*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(s)), -from*objectSize))
 		}
-		for i := range pad {
-			ptrs[i] = ptrs[pad]
+		for i := range asm.Pad {
+			ptrs[i] = ptrs[asm.Pad]
 		}
 		results, target := alloc(4*(to-from)), alloc(span)
 		for i := range results {
@@ -103,7 +104,7 @@ func TestFastAdversarial(t *testing.T) {
 			return w, obj, a
 		}
 		for o := from; o < to; o++ {
-			k := fast(&ptrs[pad], n, offset, objectSize, o, to, res, tgt)
+			k := asm.Fast(&ptrs[asm.Pad], n, offset, objectSize, o, to, res, tgt)
 			if k < o || k > to {
 				fail(o, "returned %d", k)
 			}

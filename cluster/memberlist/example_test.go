@@ -7,7 +7,7 @@ import (
 
 	ml "github.com/hashicorp/memberlist"
 	"github.com/lockstep/quorum/manager"
-	qml "github.com/lockstep/quorum/manager/memberlist"
+	qml "github.com/lockstep/quorum/cluster/memberlist"
 )
 
 // One member of a cluster: memberlist's own config for the network and

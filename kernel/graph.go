@@ -1,8 +1,7 @@
-package generic
+package kernel
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/bits"
 	"sync"
 )
@@ -227,15 +226,15 @@ func (r Role) String() string {
 func Roles(vectors [][]byte, roles []Role) (Result, error) {
 	n := len(vectors)
 	if n < SourcesMin || n > SourcesMax {
-		return Result{}, fmt.Errorf("quorum: vectors must hold %d to %d replicas, got %d", SourcesMin, SourcesMax, n)
+		return Result{}, invalid("vectors must hold %d to %d replicas, got %d", SourcesMin, SourcesMax, n)
 	}
 	for i, v := range vectors {
 		if len(v) != VectorSize {
-			return Result{}, fmt.Errorf("quorum: vectors[%d] has length %d, want %d", i, len(v), VectorSize)
+			return Result{}, invalid("vectors[%d] has length %d, want %d", i, len(v), VectorSize)
 		}
 	}
 	if len(roles) < n {
-		return Result{}, fmt.Errorf("quorum: roles has room for %d replicas, want %d", len(roles), n)
+		return Result{}, invalid("roles has room for %d replicas, want %d", len(roles), n)
 	}
 	g := getGraph()
 	defer putGraph(g)

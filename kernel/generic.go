@@ -1,34 +1,16 @@
-package generic
+package kernel
 
 import "encoding/binary"
 
-// Calculate computes the quorum of every object in the sources, one source
-// per replica, all of equal length: a whole number of objects of objectSize
-// bytes, each holding its 32-byte vector at vectorOffset. results[i] receives
-// object i's quorum. If target is not nil, target's object i receives a copy
-// of the leader's object i, or zeros when there is no leader (split-brain).
-//
-// On a cyclic or conflicting object it stops and returns an *ObjectError
-// naming that object; results and target are final for the objects before it
-// and untouched after it. Bad arguments return an error naming the argument,
-// before anything is written. Sources are never written.
-func Calculate(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
-	objects, err := Validate(sources, vectorOffset, objectSize, results, target)
+// calculateSlow is Calculate with every object sent through the slow path,
+// the topological sort that defines the answer, for tests of the fast paths:
+// identical results and errors, only slower.
+func calculateSlow(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
+	objects, err := validate(sources, vectorOffset, objectSize, results, target)
 	if err != nil {
 		return err
 	}
-	return CalculateRange(sources, vectorOffset, objectSize, 0, objects, results, target)
-}
-
-// CalculateSlow is Calculate with every object sent through the slow path,
-// the topological sort that defines the answer. It exists to test fast paths
-// against; it gives identical results and errors, only slower.
-func CalculateSlow(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
-	objects, err := Validate(sources, vectorOffset, objectSize, results, target)
-	if err != nil {
-		return err
-	}
-	var slow Solver
+	var slow solver
 	defer slow.Release()
 	for o := range objects {
 		if err := slow.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
@@ -38,14 +20,15 @@ func CalculateSlow(sources [][]byte, vectorOffset, objectSize int, results []Res
 	return nil
 }
 
-// CalculateRange is Calculate on objects [from, to) of arguments Validate
-// accepted: the building block of parallel batches. Object indices in
-// errors count from the start of the sources, not from 'from'.
-func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
-	var slow Solver
+// calculateGeneric is the portable implementation: Calculate on objects
+// [from, to) of arguments validate accepted, each object on the one-pass
+// fast path below unless it needs the slow one. Object indices in errors
+// count from the start of the sources, not from 'from'.
+func calculateGeneric(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
+	var slow solver
 	defer slow.Release()
 	for o := from; o < to; o++ {
-		r, ok := fast(sources, o*objectSize+vectorOffset)
+		r, ok := fastGeneric(sources, o*objectSize+vectorOffset)
 		if !ok {
 			if err := slow.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
 				return err
@@ -57,17 +40,17 @@ func CalculateRange(sources [][]byte, vectorOffset, objectSize, from, to int, re
 	return nil
 }
 
-// Solver decides single objects on the slow path, the topological sort
+// solver decides single objects on the slow path, the topological sort
 // that defines the answer, for fast paths that hand it the objects they
 // cannot decide. It takes scratch space from a pool on first use and keeps
-// it until Release. The zero value is ready; a Solver is not safe for
+// it until Release. The zero value is ready; a solver is not safe for
 // concurrent use.
-type Solver struct{ g *graph }
+type solver struct{ g *graph }
 
-// Solve decides object o of arguments Validate accepted: results[o] and, if
+// Solve decides object o of arguments validate accepted: results[o] and, if
 // target is not nil, target's object o. A bad object returns an
 // *ObjectError and writes nothing.
-func (s *Solver) Solve(sources [][]byte, vectorOffset, objectSize, o int, results []Result, target []byte) error {
+func (s *solver) Solve(sources [][]byte, vectorOffset, objectSize, o int, results []Result, target []byte) error {
 	if s.g == nil {
 		s.g = getGraph()
 	}
@@ -80,7 +63,7 @@ func (s *Solver) Solve(sources [][]byte, vectorOffset, objectSize, o int, result
 }
 
 // Release returns the scratch space to the pool.
-func (s *Solver) Release() {
+func (s *solver) Release() {
 	if s.g != nil {
 		putGraph(s.g)
 		s.g = nil
@@ -103,12 +86,12 @@ func store(sources [][]byte, objectSize, o int, r Result, results []Result, targ
 	copy(dst, sources[r.Leader][start:start+objectSize])
 }
 
-// fast decides, in one pass and without building the graph, the objects
+// fastGeneric decides, in one pass and without building the graph, the objects
 // whose replicas hold at most two distinct vectors: all on one vector, two
 // unrelated vectors (a partition, a stranger), or one vector built directly
 // on the other (an interrupted transaction). It reports false for anything
 // else, including every cycle and conflict, which the slow path decides.
-func fast(sources [][]byte, off int) (Result, bool) {
+func fastGeneric(sources [][]byte, off int) (Result, bool) {
 	a := load(sources[0], off)
 	// Phase 1: skip the replicas that agree with replica 0 (few live
 	// values, so nothing spills in the common all-agree case).

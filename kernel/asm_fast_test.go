@@ -1,11 +1,12 @@
 //go:build (amd64 || arm64) && gc && !purego
 
-package asm
+package kernel_test
 
 import (
 	"testing"
 
 	"github.com/lockstep/quorum/internal/suite"
+	"github.com/lockstep/quorum/kernel/internal/asm"
 )
 
 // The fast path must decide every object of at most two valid vectors
@@ -13,8 +14,8 @@ import (
 // one): all agree, unrelated, forks of one parent, one built on the other,
 // with the second vector first seen at any replica.
 func TestFastDecides(t *testing.T) {
-	if !Available() {
-		t.Skip("this CPU cannot run " + Name)
+	if !asm.Available() {
+		t.Skip("this CPU cannot run " + asm.Name)
 	}
 	specs := []string{
 		"B/A B/A B/A", "B/A", "B/A C/A", "B/A B/A C/A", "B/A C/A C/A", "C/A B/A B/A C/A",
@@ -28,9 +29,9 @@ func TestFastDecides(t *testing.T) {
 			vectors = append(vectors, suite.Letters(spec))
 		}
 		sources := suite.Sources(vectors, 32, 0)
-		var ptrs pointers
+		var ptrs asm.Pointers
 		res := make([]uint32, len(objects))
-		if got := fast(ptrs.set(sources), len(sources), 0, 32, 0, len(objects), &res[0], nil); got != len(objects) {
+		if got := asm.Fast(ptrs.Set(sources), len(sources), 0, 32, 0, len(objects), &res[0], nil); got != len(objects) {
 			t.Errorf("%s: object %d handed back to the slow path", name, got)
 		}
 	}

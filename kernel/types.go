@@ -1,11 +1,4 @@
-// Package generic is the portable Go implementation of the relaxed-lockstep
-// quorum: the fallback on machines without a vector unit, the reference the
-// assembly kernels are tested against, and the slow path (a topological sort)
-// that every implementation hands its hard objects to.
-//
-// Most callers want package kernel, which dispatches to the fastest
-// implementation for the CPU; kernel's types are aliases of the ones here.
-package generic
+package kernel
 
 import (
 	"errors"
@@ -30,7 +23,8 @@ type Result struct {
 	Forked bool  // two or more chains tie for longest: split-brain
 }
 
-// Errors an object can raise. Calculate wraps them in an *ObjectError.
+// The errors every refusal wraps, for errors.Is. Calculate wraps an
+// object's ErrCyclic or ErrConflict in an *ObjectError naming the object.
 var (
 	// ErrCyclic: a vector depends on itself (ID0 == ID1, which includes the
 	// all-zero vector), or dependencies form a loop.
@@ -38,7 +32,22 @@ var (
 	// ErrConflict: one ID appears as ID0 with two different ID1s. IDs are never
 	// reused, so this is corruption or a caller bug. Reported before ErrCyclic.
 	ErrConflict = errors.New("quorum: one ID has two different dependencies")
+	// ErrInvalid: an argument is malformed (a count, a length, an offset, an
+	// overlap); the message names the argument. Nothing was written.
+	ErrInvalid = errors.New("quorum: invalid argument")
+	// ErrZeroID: Update was given an all-zero id, or a vector holding one
+	// (such as a zeroed buffer: a new object's first vector comes from
+	// NewVector).
+	ErrZeroID = errors.New("quorum: all-zero ID")
+	// ErrReusedID: Update was given an id the vector already holds. IDs must
+	// be unique for the quorum to be right; NewID makes fresh ones.
+	ErrReusedID = errors.New("quorum: reused ID")
 )
+
+// invalid is an ErrInvalid naming what is wrong.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
 
 // ObjectError names the first object whose vectors are invalid. Results and
 // target for earlier objects are final; later objects are untouched.
@@ -52,43 +61,43 @@ func (e *ObjectError) Error() string { return fmt.Sprintf("object %d: %v", e.Ind
 // Unwrap makes errors.Is(err, ErrCyclic) and errors.Is(err, ErrConflict) work.
 func (e *ObjectError) Unwrap() error { return e.Err }
 
-// Validate checks the arguments of a Calculate call and returns the number of
+// validate checks the arguments of a Calculate call and returns the number of
 // objects per source. Every implementation calls it before reading anything,
 // so a bad call is refused before any result or target byte is written.
-func Validate(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) (objects int, err error) {
+func validate(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) (objects int, err error) {
 	n := len(sources)
 	if n < SourcesMin || n > SourcesMax {
-		return 0, fmt.Errorf("quorum: sources must hold %d to %d replicas, got %d", SourcesMin, SourcesMax, n)
+		return 0, invalid("sources must hold %d to %d replicas, got %d", SourcesMin, SourcesMax, n)
 	}
 	if objectSize < VectorSize {
-		return 0, fmt.Errorf("quorum: objectSize must be at least %d, got %d", VectorSize, objectSize)
+		return 0, invalid("objectSize must be at least %d, got %d", VectorSize, objectSize)
 	}
 	if vectorOffset < 0 || vectorOffset > objectSize-VectorSize {
-		return 0, fmt.Errorf("quorum: vectorOffset must be from 0 to objectSize-%d (%d), got %d",
+		return 0, invalid("vectorOffset must be from 0 to objectSize-%d (%d), got %d",
 			VectorSize, objectSize-VectorSize, vectorOffset)
 	}
 	size := len(sources[0])
 	for i, s := range sources {
 		if len(s) != size {
-			return 0, fmt.Errorf("quorum: sources[%d] has length %d, want %d (the length of sources[0])", i, len(s), size)
+			return 0, invalid("sources[%d] has length %d, want %d (the length of sources[0])", i, len(s), size)
 		}
 	}
 	if size%objectSize != 0 {
-		return 0, fmt.Errorf("quorum: source length %d is not a whole number of objects of objectSize %d", size, objectSize)
+		return 0, invalid("source length %d is not a whole number of objects of objectSize %d", size, objectSize)
 	}
 	objects = size / objectSize
 	if len(results) < objects {
-		return 0, fmt.Errorf("quorum: results has room for %d results, want %d (one per object)", len(results), objects)
+		return 0, invalid("results has room for %d results, want %d (one per object)", len(results), objects)
 	}
 	if target != nil {
 		if len(target) < size {
-			return 0, fmt.Errorf("quorum: target has length %d, want at least %d (the source length) or nil", len(target), size)
+			return 0, invalid("target has length %d, want at least %d (the source length) or nil", len(target), size)
 		}
 		if size > 0 {
 			t := span(target[:size])
 			for i, s := range sources {
 				if t.overlaps(span(s)) {
-					return 0, fmt.Errorf("quorum: target overlaps sources[%d]; sources are never written", i)
+					return 0, invalid("target overlaps sources[%d]; sources are never written", i)
 				}
 			}
 		}
