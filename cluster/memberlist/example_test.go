@@ -6,8 +6,8 @@ import (
 	"time"
 
 	ml "github.com/hashicorp/memberlist"
-	"github.com/lockstep/quorum/manager"
 	qml "github.com/lockstep/quorum/cluster/memberlist"
+	"github.com/lockstep/quorum/manager"
 )
 
 // One member of a cluster: memberlist's own config for the network and

@@ -29,7 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/klauspost/cpuid/v2"
+	"github.com/lockstep/quorum/cmd/internal/about"
 	"github.com/lockstep/quorum/internal/workload"
 	"github.com/lockstep/quorum/kernel"
 )
@@ -107,6 +107,10 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // run is the whole command, returning its exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	if slices.Contains(args, "-version") || slices.Contains(args, "--version") {
+		fmt.Fprintln(stdout, about.Version("bench"))
+		return 0
+	}
 	cfg, err := parse(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -426,10 +430,6 @@ func writeJSON(w io.Writer, cfg config, rows []Row) error {
 	})
 }
 
-// cpuName is the CPU's brand string, as the original's table heads it.
-func cpuName() string {
-	if name := cpuid.CPU.BrandName; name != "" {
-		return name
-	}
-	return "unknown CPU"
-}
+// cpuName describes the CPU, as the original's table heads it: brand,
+// vendor, family, model and microarchitecture.
+func cpuName() string { return about.CPU() }

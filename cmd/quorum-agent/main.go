@@ -1,6 +1,7 @@
 // Command quorum-agent runs one member of a cluster: a hashicorp/memberlist
 // member (SWIM gossip failure detection) whose view keeps a quorum manager
-// in step (package manager/memberlist). It prints the membership, the
+// in step (package cluster/memberlist). Started without arguments it prints
+// its usage and exits 2; --version prints the version. It prints the membership, the
 // recommended quorum and its reasoning whenever they change, and serves
 // the manager's metrics over HTTP.
 //
@@ -63,8 +64,9 @@ import (
 	"time"
 
 	ml "github.com/hashicorp/memberlist"
-	"github.com/lockstep/quorum/manager"
 	qml "github.com/lockstep/quorum/cluster/memberlist"
+	"github.com/lockstep/quorum/cmd/internal/about"
+	"github.com/lockstep/quorum/manager"
 )
 
 func main() {
@@ -74,10 +76,17 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
+		if errors.Is(err, errNoArguments) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, "quorum-agent:", err)
 		os.Exit(1)
 	}
 }
+
+// errNoArguments: the agent was started bare, so it printed its usage
+// rather than start a daemon the caller may not have meant.
+var errNoArguments = errors.New("no arguments")
 
 type config struct {
 	bind, join, name, domain, http, rule, state, profile, keyFile string
@@ -86,10 +95,15 @@ type config struct {
 	window                                                        time.Duration
 }
 
-func parse(args []string, stderr io.Writer) (config, error) {
+func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("quorum-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: quorum-agent --bind host:port [--join host:port,...] [flags]\n\n")
+		fs.PrintDefaults()
+	}
+	version := fs.Bool("version", false, "print the version and exit")
 	fs.StringVar(&c.bind, "bind", "127.0.0.1:7946", "memberlist `address` (UDP and TCP)")
 	fs.StringVar(&c.join, "join", "", "comma-separated `addresses` of members to join")
 	fs.StringVar(&c.name, "name", "", "this member's `name` (default <hostname>-<port>)")
@@ -108,8 +122,16 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.profile, "profile", "lan", "memberlist timings: local, lan or wan")
 	fs.StringVar(&c.keyFile, "key-file", "", "encrypt gossip with the base64 AES key (16, 24 or 32 bytes) in `file`")
 	fs.BoolVar(&c.verbose, "verbose", false, "show memberlist's debug log")
+	if len(args) == 0 {
+		fs.Usage()
+		return c, errNoArguments
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *version {
+		fmt.Fprintln(stdout, about.Version("quorum-agent"))
+		return c, flag.ErrHelp
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -118,7 +140,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, err := parse(args, stderr)
+	c, err := parse(args, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -159,6 +161,19 @@ func TestBadFlags(t *testing.T) {
 		if err := run(context.Background(), args, &out, &errs); err == nil {
 			t.Errorf("run(%q) = nil error", args)
 		}
+	}
+}
+
+// Started bare, the agent prints its usage instead of starting a daemon;
+// --version prints one line.
+func TestNoArgumentsAndVersion(t *testing.T) {
+	var out, errs bytes.Buffer
+	if err := run(context.Background(), nil, &out, &errs); !errors.Is(err, errNoArguments) || !strings.Contains(errs.String(), "usage: quorum-agent") {
+		t.Errorf("no arguments: err %v, stderr %q", err, errs.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"--version"}, &out, &errs); !errors.Is(err, flag.ErrHelp) || !strings.HasPrefix(out.String(), "quorum-agent ") {
+		t.Errorf("--version: err %v, stdout %q", err, out.String())
 	}
 }
 

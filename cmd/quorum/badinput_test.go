@@ -157,6 +157,17 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// quorum version, and --version with any command, print one line naming
+// the command and the Go toolchain, and exit 0.
+func TestVersion(t *testing.T) {
+	for _, a := range [][]string{{"version"}, {"--version"}, {"scan", "--version"}, {"repair", "-version", "x"}} {
+		r := runIn(t, t.TempDir(), a...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "quorum ") || !strings.Contains(r.stdout, "go1.") {
+			t.Errorf("%v: %s", a, r)
+		}
+	}
+}
+
 func TestHelp(t *testing.T) {
 	for _, a := range [][]string{{"help"}, {"--help"}, {"scan", "-h"}, {"repair", "--help"}} {
 		r := runIn(t, t.TempDir(), a...)

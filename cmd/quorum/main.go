@@ -56,6 +56,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+
+	"github.com/lockstep/quorum/cmd/internal/about"
 )
 
 // Exit codes.
@@ -80,6 +83,7 @@ Commands:
   init     create replica files that agree on every object
   write    apply a transaction to the listed replicas only (a write that
            reached only these drives)
+  version  print the version (also --version, with any command)
 
 Flags of scan and repair:
   --object-size SIZE    bytes per object, at least 32 (default 4096)
@@ -119,6 +123,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
 		return exitUsage
+	}
+	if args[0] == "version" || slices.Contains(args, "-version") || slices.Contains(args, "--version") {
+		fmt.Fprintln(stdout, about.Version("quorum"))
+		return exitClean
 	}
 	var (
 		code int

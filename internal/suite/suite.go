@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lockstep/quorum/kernel"
 	"github.com/lockstep/quorum/internal/testvectors"
+	"github.com/lockstep/quorum/kernel"
 )
 
 // Calculate is the signature every implementation shares.

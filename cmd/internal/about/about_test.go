@@ -1,0 +1,49 @@
+package about
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+func TestVersion(t *testing.T) {
+	v := Version("quorum")
+	if !strings.HasPrefix(v, "quorum ") || !strings.Contains(v, runtime.Version()) {
+		t.Fatalf("Version = %q, want the command and %s", v, runtime.Version())
+	}
+}
+
+func TestCPU(t *testing.T) {
+	c := CPU()
+	if cpuid.CPU.VendorString != "" && !strings.Contains(c, "family") {
+		t.Fatalf("CPU = %q, want the family and model", c)
+	}
+	if !strings.Contains(c, "logical CPUs") {
+		t.Fatalf("CPU = %q, want the CPU count", c)
+	}
+}
+
+func TestMicroarchitecture(t *testing.T) {
+	for _, c := range []struct {
+		vendor        cpuid.Vendor
+		family, model int
+		want          string
+	}{
+		{cpuid.AMD, 0x17, 0x01, "Zen or Zen+"}, // EPYC 7001 (Naples)
+		{cpuid.AMD, 0x17, 0x31, "Zen 2"},       // EPYC 7002 (Rome)
+		{cpuid.AMD, 0x19, 0x01, "Zen 3"},       // EPYC 7003 (Milan)
+		{cpuid.AMD, 0x19, 0x11, "Zen 4"},       // EPYC 9004 (Genoa)
+		{cpuid.AMD, 0x19, 0x21, "Zen 3"},       // Ryzen 5000 (Vermeer)
+		{cpuid.AMD, 0x19, 0x61, "Zen 4"},       // Ryzen 7000 (Raphael)
+		{cpuid.Intel, 6, 0x55, "Skylake-SP"},
+		{cpuid.Intel, 6, 0x6a, "Ice Lake-SP"},
+		{cpuid.Intel, 6, 0x01, ""},
+		{cpuid.VIA, 6, 0x0f, ""},
+	} {
+		if got := Microarchitecture(c.vendor, c.family, c.model); !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") {
+			t.Errorf("Microarchitecture(%v, %#x, %#x) = %q, want %q", c.vendor, c.family, c.model, got, c.want)
+		}
+	}
+}
