@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,7 +56,6 @@ func TestREADMESnippets(t *testing.T) {
 	if len(all) < 3 {
 		t.Fatalf("found %d Go snippets in README.md, want at least 3", len(all))
 	}
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
 	for _, s := range all {
 		t.Run("line"+strconv.Itoa(s.line), func(t *testing.T) {
 			if !strings.HasPrefix(s.code, "package main\n") {
@@ -69,7 +67,7 @@ func TestREADMESnippets(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, goCmd, "run", file)
+			cmd := exec.CommandContext(ctx, "go", "run", file)
 			cmd.Dir = root // the workspace: every module of the repository
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr

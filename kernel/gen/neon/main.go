@@ -100,8 +100,6 @@ func v(i int, arr string) string { return fmt.Sprintf("V%d.%s", i, arr) }
 // d2 is a named vector register with the 2x64-bit arrangement.
 func d2(reg string) string { return reg + ".D2" }
 
-func imm(x int) string { return fmt.Sprintf("$%d", x) }
-
 // mem is the address disp(base).
 func mem(disp int, base string) string {
 	if disp == 0 {
