@@ -73,3 +73,19 @@ func ExampleRoles() {
 	fmt.Println(r, err, roles)
 	// Output: {1 3 2 false} <nil> [lagging current lagging outside]
 }
+
+// A read path: the object was read from three replicas, and its vectors
+// decide which copy to return. Replica 2 missed the last write.
+func ExampleQuorum() {
+	first := kernel.NewVector()
+	next := first
+	id := kernel.NewID()
+	if err := kernel.Update(next[:], id[:]); err != nil {
+		fmt.Println(err)
+		return
+	}
+	vectors := [][]byte{next[:], next[:], first[:]}
+	r, err := kernel.Quorum(vectors)
+	fmt.Printf("leader %d, chain of %d, %d lagging, %v\n", r.Leader, r.Length, r.Repair, err)
+	// Output: leader 0, chain of 3, 1 lagging, <nil>
+}

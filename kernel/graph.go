@@ -219,33 +219,12 @@ func (r Role) String() string {
 	return "outside"
 }
 
-// Roles computes the quorum of one object from its replicas' vectors, one
-// 32-byte vector per replica, and writes each replica's role into roles.
-// The Result is the one Calculate gives for the same vectors; in a
-// split-brain every replica is Outside. On an error roles is untouched.
-func Roles(vectors [][]byte, roles []Role) (Result, error) {
-	n := len(vectors)
-	if n < SourcesMin || n > SourcesMax {
-		return Result{}, invalid("vectors must hold %d to %d replicas, got %d", SourcesMin, SourcesMax, n)
-	}
-	for i, v := range vectors {
-		if len(v) != VectorSize {
-			return Result{}, invalid("vectors[%d] has length %d, want %d", i, len(v), VectorSize)
-		}
-	}
-	if len(roles) < n {
-		return Result{}, invalid("roles has room for %d replicas, want %d", len(roles), n)
-	}
-	g := getGraph()
-	defer putGraph(g)
-	defer g.reset()
-	r, err := g.build(vectors, 0)
-	if err != nil {
-		return Result{}, err
-	}
+// roles writes the role of each replica of the object the graph holds,
+// whose result is r.
+func (g *graph) roles(vectors [][]byte, r Result, roles []Role) {
 	if r.Forked {
-		clear(roles[:n])
-		return r, nil
+		clear(roles)
+		return
 	}
 	// Mark the chain from the leader's node down through its dependencies.
 	// Totals are known, so the walk is acyclic and ends.
@@ -264,7 +243,6 @@ func Roles(vectors [][]byte, roles []Role) (Result, error) {
 			roles[i] = Outside
 		}
 	}
-	return r, nil
 }
 
 // nodeOf returns the node of a vector's ID0, which must be in the graph.

@@ -1,0 +1,109 @@
+package kernel
+
+// Quorum computes the quorum of one object from its replicas' vectors, one
+// 32-byte vector per replica (1 to 255): the entry for a read path that has
+// just read the object from each replica. The Result is the one Calculate
+// gives for the same vectors. A cyclic or conflicting object returns an
+// error wrapping ErrCyclic or ErrConflict (no *ObjectError: there is one
+// object), bad arguments an ErrInvalid. Quorum allocates nothing. It is
+// portable Go on every CPU: at a read path's replica counts the assembly's
+// set-up costs more than it saves (for many objects, use Calculate). An
+// object of at most two distinct vectors (every object but a fork of three
+// states or worse) is decided in one pass without the slow path's graph.
+func Quorum(vectors [][]byte) (Result, error) {
+	if r, ok := agreed(vectors); ok {
+		return r, nil
+	}
+	if err := checkVectors(vectors); err != nil {
+		return Result{}, err
+	}
+	if r, ok := fastGeneric(vectors, 0); ok {
+		return r, nil
+	}
+	g := getGraph()
+	defer putGraph(g)
+	return g.quorum(vectors, 0)
+}
+
+// Roles is Quorum that also writes each replica's role (Current, Lagging or
+// Outside) into roles, which must have room for one per vector. In a
+// split-brain every replica is Outside. On an error roles is untouched.
+func Roles(vectors [][]byte, roles []Role) (Result, error) {
+	if err := checkVectors(vectors); err != nil {
+		return Result{}, err
+	}
+	if len(roles) < len(vectors) {
+		return Result{}, invalid("roles has room for %d replicas, want %d", len(roles), len(vectors))
+	}
+	roles = roles[:len(vectors)]
+	if r, ok := fastGeneric(vectors, 0); ok {
+		twoVectorRoles(vectors, r, roles)
+		return r, nil
+	}
+	g := getGraph()
+	defer putGraph(g)
+	defer g.reset()
+	r, err := g.build(vectors, 0)
+	if err != nil {
+		return Result{}, err
+	}
+	g.roles(vectors, r, roles)
+	return r, nil
+}
+
+// agreed decides the commonest object, every replica on one valid vector,
+// checking the arguments as it goes: the read path's usual case, with
+// nothing but one load and compare per replica. It reports false for
+// anything else, bad arguments included.
+func agreed(vectors [][]byte) (Result, bool) {
+	n := len(vectors)
+	if n < SourcesMin || n > SourcesMax || len(vectors[0]) != VectorSize {
+		return Result{}, false
+	}
+	a := load(vectors[0], 0)
+	for _, v := range vectors[1:] {
+		if len(v) != VectorSize || load(v, 0) != a {
+			return Result{}, false
+		}
+	}
+	if a[0] == a[2] && a[1] == a[3] {
+		return Result{}, false // cyclic
+	}
+	return Result{Length: uint8(n)}, true
+}
+
+// checkVectors checks the arguments of a single-object call.
+func checkVectors(vectors [][]byte) error {
+	if n := len(vectors); n < SourcesMin || n > SourcesMax {
+		return invalid("vectors must hold %d to %d replicas, got %d", SourcesMin, SourcesMax, n)
+	}
+	for i, v := range vectors {
+		if len(v) != VectorSize {
+			return invalid("vectors[%d] has length %d, want %d", i, len(v), VectorSize)
+		}
+	}
+	return nil
+}
+
+// twoVectorRoles gives the roles of an object the fast path decided: it
+// holds at most two distinct vectors, so a replica not at the leader's
+// vector holds the other one, which is in the chain exactly when some
+// replica lags.
+func twoVectorRoles(vectors [][]byte, r Result, roles []Role) {
+	if r.Forked {
+		clear(roles)
+		return
+	}
+	other := Outside
+	if r.Repair > 0 {
+		other = Lagging
+	}
+	leader := load(vectors[r.Leader], 0)
+	for i, v := range vectors {
+		if load(v, 0) == leader {
+			roles[i] = Current
+		} else {
+			roles[i] = other
+		}
+	}
+}

@@ -1,0 +1,241 @@
+//go:build unix
+
+package kernel_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/lockstep/quorum/internal/guard"
+	"github.com/lockstep/quorum/internal/suite"
+	"github.com/lockstep/quorum/internal/testvectors"
+	"github.com/lockstep/quorum/internal/workload"
+	"github.com/lockstep/quorum/kernel"
+)
+
+// wantErr is the sentinel an object's reference error kind maps to.
+func wantErr(k testvectors.ErrKind) error {
+	switch k {
+	case testvectors.Cyclic:
+		return kernel.ErrCyclic
+	case testvectors.Conflict:
+		return kernel.ErrConflict
+	}
+	return nil
+}
+
+// checkObject compares Quorum and Roles on one object with the reference
+// model and with Calculate.
+func checkObject(t *testing.T, vectors [][]byte, context func() string) {
+	t.Helper()
+	want, wantRoles := testvectors.ReferenceRoles(vectors)
+	got, err := kernel.Quorum(vectors)
+	if !errors.Is(err, wantErr(want.Err)) || (err == nil) != (want.Err == testvectors.OK) {
+		t.Fatalf("%s: Quorum error %v, reference %v", context(), err, want.Err)
+	}
+	roles := make([]kernel.Role, len(vectors)+1)
+	for i := range roles {
+		roles[i] = 99
+	}
+	gotR, errR := kernel.Roles(vectors, roles)
+	if !errors.Is(errR, wantErr(want.Err)) || (errR == nil) != (err == nil) {
+		t.Fatalf("%s: Roles error %v, reference %v", context(), errR, want.Err)
+	}
+	if err != nil {
+		for i, r := range roles {
+			if r != 99 {
+				t.Fatalf("%s: Roles wrote replica %d's role on an error", context(), i)
+			}
+		}
+		return
+	}
+	wantResult := kernel.Result{Leader: uint8(want.Leader), Length: uint8(want.Length), Repair: uint8(want.Repair), Forked: want.Forked}
+	if got != wantResult || gotR != wantResult {
+		t.Fatalf("%s: Quorum %+v, Roles %+v, reference %+v", context(), got, gotR, wantResult)
+	}
+	for i := range vectors {
+		if int(roles[i]) != wantRoles[i] {
+			t.Fatalf("%s: replica %d role %v, reference %d", context(), i, roles[i], wantRoles[i])
+		}
+	}
+	if roles[len(vectors)] != 99 {
+		t.Fatalf("%s: Roles wrote past the last replica", context())
+	}
+}
+
+// Quorum and Roles at every N from 1 to 255, on adversarial objects (two
+// vectors in every relation, mixes that fool per-lane counts, errors) and
+// on the reference's history shapes, each vector ending at a guard page so
+// a read past it faults.
+func TestQuorum(t *testing.T) {
+	seed := suite.Seed(t)
+	rng := rand.New(rand.NewPCG(seed, 11))
+	gen := suite.NewAdversary(rng)
+	rounds := suite.Rounds(24)
+	for n := kernel.SourcesMin; n <= kernel.SourcesMax; n++ {
+		for round := range rounds {
+			var vectors [][]byte
+			if round%3 == 2 {
+				vectors = testvectors.Object(rng, n, testvectors.Shapes[rng.IntN(len(testvectors.Shapes))])
+			} else {
+				vectors = gen.Object(n, round%2 == 1)
+			}
+			if round == 0 {
+				vectors = guardedVectors(t, vectors)
+			}
+			checkObject(t, vectors, func() string {
+				return fmt.Sprintf("seed %d n=%d round %d", seed, n, round)
+			})
+		}
+	}
+}
+
+// guardedVectors copies each vector into its own buffer that ends at a guard page.
+func guardedVectors(t *testing.T, vectors [][]byte) [][]byte {
+	out := make([][]byte, len(vectors))
+	for i, v := range vectors {
+		b, err := guard.New(kernel.VectorSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Free() })
+		copy(b.Bytes, v)
+		if err := b.ReadOnly(); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b.Bytes
+	}
+	return out
+}
+
+func TestQuorumArguments(t *testing.T) {
+	for _, c := range []struct {
+		vectors [][]byte
+		want    string
+	}{
+		{nil, "vectors must hold"},
+		{make([][]byte, 256), "vectors must hold"},
+		{[][]byte{make([]byte, 31)}, "vectors[0] has length 31"},
+		{append(suite.Letters("B/A"), make([]byte, 33)), "vectors[1] has length 33"},
+	} {
+		if _, err := kernel.Quorum(c.vectors); !errors.Is(err, kernel.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Quorum: err = %v, want ErrInvalid naming %q", err, c.want)
+		}
+	}
+}
+
+// vectorsOf is object o of a workload's sources, as a read path holds it.
+func vectorsOf(sources [][]byte, o int) [][]byte {
+	vectors := make([][]byte, len(sources))
+	for r, s := range sources {
+		vectors[r] = s[o*kernel.VectorSize : (o+1)*kernel.VectorSize]
+	}
+	return vectors
+}
+
+func TestQuorumAllocs(t *testing.T) {
+	if suite.RaceEnabled {
+		t.Skip("sync.Pool drops items under -race; make test runs this test without -race")
+	}
+	rng := rand.New(rand.NewPCG(1, 4))
+	roles := make([]kernel.Role, 128)
+	for name, sources := range map[string][][]byte{
+		"fast": workload.Fast(rng, 128, 1, 32),
+		"slow": workload.Slow(rng, 128, 1, 32),
+	} {
+		vectors := vectorsOf(sources, 0)
+		for fn, call := range map[string]func() error{
+			"Quorum": func() error { _, err := kernel.Quorum(vectors); return err },
+			"Roles":  func() error { _, err := kernel.Roles(vectors, roles); return err },
+		} {
+			if allocs := testing.AllocsPerRun(50, func() {
+				if err := call(); err != nil {
+					t.Fatal(err)
+				}
+			}); allocs != 0 {
+				t.Errorf("%s on the %s workload: %v allocations per call, want 0", fn, name, allocs)
+			}
+		}
+	}
+}
+
+// One object per call, as a read path calls the kernel: Quorum and Roles
+// on the vectors, and Calculate on a batch of one object, beside the
+// per-object cost of a 1000-object batch (BenchmarkCalculate).
+func BenchmarkOneObject(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 5))
+	for _, wl := range []struct {
+		name  string
+		build func(*rand.Rand, int, int, int) [][]byte
+	}{{"AGREE", workload.Agree}, {"FAST", workload.Fast}, {"SLOW", workload.Slow}} {
+		for _, n := range []int{2, 3, 4, 5, 8, 16, 128} {
+			const objects = 64 // cycled through, so the branch predictor cannot learn one object
+			sources := wl.build(rng, n, objects, kernel.VectorSize)
+			all := make([][][]byte, objects)
+			for o := range all {
+				all[o] = vectorsOf(sources, o)
+			}
+			roles := make([]kernel.Role, n)
+			b.Run(fmt.Sprintf("Quorum/%s/replicas=%d", wl.name, n), func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					if _, err := kernel.Quorum(all[i%objects]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+			b.Run(fmt.Sprintf("Roles/%s/replicas=%d", wl.name, n), func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					if _, err := kernel.Roles(all[i%objects], roles); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+			results := make([]kernel.Result, 1)
+			b.Run(fmt.Sprintf("Calculate/%s/replicas=%d", wl.name, n), func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					if err := kernel.Calculate(all[i%objects], 0, kernel.VectorSize, results, nil); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
+}
+
+// Batches of a few objects through each implementation, in ns per object:
+// where the assembly's per-call set-up stops paying, which Calculate's
+// choice for small batches follows.
+func BenchmarkSmallBatch(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 6))
+	for _, n := range []int{3, 8, 16, 32} {
+		for _, objects := range []int{1, 2, 4, 8, 16} {
+			sources := workload.Fast(rng, n, objects, kernel.VectorSize)
+			results := make([]kernel.Result, objects)
+			for _, name := range append(kernel.Implementations(), "Calculate") {
+				b.Run(fmt.Sprintf("%s/replicas=%d/objects=%d", name, n, objects), func(b *testing.B) {
+					for b.Loop() {
+						var err error
+						if name == "Calculate" {
+							err = kernel.Calculate(sources, 0, kernel.VectorSize, results, nil)
+						} else {
+							err = kernel.CalculateWith(name, sources, 0, kernel.VectorSize, results, nil)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*objects), "ns/object")
+				})
+			}
+		}
+	}
+}
