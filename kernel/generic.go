@@ -51,10 +51,17 @@ type solver struct{ g *graph }
 // target is not nil, target's object o. A bad object returns an
 // *ObjectError and writes nothing.
 func (s *solver) Solve(sources [][]byte, vectorOffset, objectSize, o int, results []Result, target []byte) error {
-	if s.g == nil {
-		s.g = getGraph()
+	off := o*objectSize + vectorOffset
+	var r Result
+	var err error
+	if len(sources) <= smallN {
+		r, err = quorumSmall(sources, off)
+	} else {
+		if s.g == nil {
+			s.g = getGraph()
+		}
+		r, err = s.g.quorum(sources, off)
 	}
-	r, err := s.g.quorum(sources, o*objectSize+vectorOffset)
 	if err != nil {
 		return &ObjectError{Index: o, Err: err}
 	}

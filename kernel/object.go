@@ -20,6 +20,9 @@ func Quorum(vectors [][]byte) (Result, error) {
 	if r, ok := fastGeneric(vectors, 0); ok {
 		return r, nil
 	}
+	if len(vectors) <= smallN {
+		return quorumSmall(vectors, 0)
+	}
 	g := getGraph()
 	defer putGraph(g)
 	return g.quorum(vectors, 0)
