@@ -39,7 +39,7 @@ func writeChart(file, format string, cfg config, rows []Row) error {
 		for j, wl := range cfg.workloads {
 			pts := make(plotter.XYs, len(rows))
 			for k, row := range rows {
-				pts[k].X, pts[k].Y = float64(row.Replicas), lookup(row, s, wl)
+				pts[k].X, pts[k].Y = float64(row.Replicas), lookup(row, s, wl).NsPerObject
 				lo, hi = min(lo, pts[k].Y), max(hi, pts[k].Y)
 			}
 			line, points, err := plotter.NewLinePoints(pts)

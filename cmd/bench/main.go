@@ -1,32 +1,32 @@
 // Command bench prints the original @ronomon/quorum benchmark table: ns per
-// object for REPLICAS = 1, 2, 4, ... 128 and 255, on the original's FAST and
-// SLOW workloads (1000 objects of 32 bytes), for the implementation
-// Calculate runs on this machine. Every number is the median of several
-// timed repetitions after a warm-up.
+// object for REPLICAS = 1, 2, 3, 4, 5, 8, ... 128 and 255 on the original's
+// workloads (1000 objects of 32 bytes: FAST, AGREE, FASTCOPIES, SLOW), for
+// the implementation Calculate runs on this machine with generic beside it.
+// The header names the CPU (vendor, family, model, microarchitecture) and
+// its measured clock. Every cell is the median of several timed
+// repetitions after a warm-up, with their spread; a wide spread is
+// reported as a noisy machine.
 //
-//	go run ./cmd/bench                          # the original's table
+//	go run ./cmd/bench                          # the table
 //	go run ./cmd/bench -kernel all              # every implementation, with speed-ups over generic
+//	go run ./cmd/bench -one                     # one object per call: Quorum and Calculate beside the batch
 //	go run ./cmd/bench -object-size 4096        # 4 KiB objects, vector at offset 0: the copy dominates
-//	go run ./cmd/bench -workload fast,fastcopies  # what aliased FAST buffers hide
 //	go run ./cmd/bench -parallel 2 -objects 2097152 -replicas 3 -workload fastcopies
-//	go run ./cmd/bench -kernel all -json -svg docs/bench.svg
+//	go run ./cmd/bench -json -svg docs/bench.svg
 //
 // Usage errors exit with status 2, a failing Calculate with status 1.
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/lockstep/quorum/cmd/internal/about"
@@ -59,17 +59,30 @@ type config struct {
 	runTime    time.Duration // target duration of one repetition
 	json       bool
 	svg, png   string
+	clockGHz   float64 // measured once, before timing; 0 if it cannot be
 }
 
-// series is one column group: an implementation run by CalculateWith, or
-// (workers > 0) the active one run by CalculateParallel.
+// series is one column group: an implementation run by CalculateWith on
+// the whole batch; (workers > 0) the active one run by CalculateParallel;
+// or (one) an entry called once per object.
 type series struct {
 	kernel  string
 	workers int
+	one     string // "": the batch; oneQuorum or oneCalculate
 }
 
+// The -one series: kernel.Quorum on each object's vectors, and Calculate on
+// a batch of one object.
+const (
+	oneQuorum    = "Quorum"
+	oneCalculate = "Calculate, 1 object"
+)
+
 func (s series) String() string {
-	if s.workers > 0 {
+	switch {
+	case s.one != "":
+		return s.one
+	case s.workers > 0:
 		return fmt.Sprintf("%s parallel=%d", s.kernel, s.workers)
 	}
 	return s.kernel
@@ -85,13 +98,16 @@ type Row struct {
 type Result struct {
 	Kernel      string  `json:"kernel"`
 	Workers     int     `json:"workers,omitempty"` // CalculateParallel's workers; absent for Calculate
+	One         string  `json:"one,omitempty"`     // the -one entry; absent for a batch
 	Workload    string  `json:"workload"`
 	NsPerObject float64 `json:"ns_per_object"`
+	Spread      float64 `json:"spread"` // (slowest - fastest repetition) / median
 }
 
 // Report is the -json output.
 type Report struct {
 	CPU             string   `json:"cpu"`
+	ClockGHz        float64  `json:"clock_ghz,omitempty"` // measured; absent where it cannot be
 	GOOS            string   `json:"goos"`
 	GOARCH          string   `json:"goarch"`
 	Implementation  string   `json:"implementation"`  // what Calculate runs
@@ -121,6 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	cfg.clockGHz = about.Clock()
 	rows, err := bench(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
@@ -146,11 +163,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 func parse(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	kernels := fs.String("kernel", kernel.Implementation(), "implementations to time: all, or a comma list of "+strings.Join(kernel.Implementations(), ", "))
-	replicas := fs.String("replicas", "1,2,4,8,16,32,64,128,255", "comma list of replica counts, 1 to 255")
+	kernels := fs.String("kernel", defaultKernels(), "implementations to time: all, or a comma list of "+strings.Join(kernel.Implementations(), ", "))
+	replicas := fs.String("replicas", "1,2,3,4,5,8,16,32,64,128,255", "comma list of replica counts, 1 to 255")
 	objects := fs.Int("objects", 1000, "objects per replica")
 	objectSize := fs.Int("object-size", 32, "bytes per object, at least 32; the vector is at offset 0")
-	wls := fs.String("workload", "fast,slow", "comma list of fast, slow, fastcopies (fast with a buffer per replica instead of two shared ones), agree (every replica the same, each in its own buffer)")
+	wls := fs.String("workload", "fast,agree,fastcopies,slow", "comma list of fast (two unrelated vectors, two shared buffers), agree (every replica the same, each in its own buffer), fastcopies (fast with a buffer per replica), slow (every replica a stranger)")
+	one := fs.Bool("one", false, "one object per call: Quorum on its vectors and Calculate on a one-object batch, beside "+kernel.Implementation()+" on the whole batch")
 	parallel := fs.Int("parallel", 0, "also time CalculateParallel with this many workers (on "+kernel.Implementation()+"; batches under 1024 objects per worker run on one goroutine)")
 	cfg := config{}
 	fs.IntVar(&cfg.reps, "count", 7, "timed repetitions; the median is printed")
@@ -182,7 +200,19 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		cfg.series = append(cfg.series, series{kernel: name})
 	}
 	if *parallel > 0 {
-		cfg.series = append(cfg.series, series{kernel.Implementation(), *parallel})
+		cfg.series = append(cfg.series, series{kernel: kernel.Implementation(), workers: *parallel})
+	}
+	if *one {
+		conflict := ""
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "kernel" || f.Name == "parallel" {
+				conflict = f.Name
+			}
+		})
+		if conflict != "" {
+			return cfg, fmt.Errorf("-one times %s on the batch against one object per call; it takes no -%s", kernel.Implementation(), conflict)
+		}
+		cfg.series = []series{{kernel: kernel.Implementation()}, {kernel: kernel.Implementation(), one: oneQuorum}, {kernel: kernel.Implementation(), one: oneCalculate}}
 	}
 
 	if cfg.replicas, err = parseInts(*replicas); err != nil {
@@ -217,6 +247,14 @@ func parse(args []string, stderr io.Writer) (config, error) {
 			need/(1<<30), maxMemory>>30)
 	}
 	return cfg, nil
+}
+
+// defaultKernels is what Calculate runs here, with generic beside it.
+func defaultKernels() string {
+	if kernel.Implementation() == "generic" {
+		return "generic"
+	}
+	return kernel.Implementation() + ",generic"
 }
 
 // parseKernels resolves -kernel to implementations this machine can run.
@@ -264,172 +302,3 @@ func memory(cfg config) float64 {
 	}
 	return float64(buffers) * float64(cfg.objects) * float64(cfg.objectSize)
 }
-
-// bench times every series on every workload at every replica count. Each
-// workload's sources are built once per replica count (from a fixed seed)
-// and shared by all series, so columns compare the same bytes.
-func bench(cfg config) ([]Row, error) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	results := make([]kernel.Result, cfg.objects)
-	target := make([]byte, cfg.objects*cfg.objectSize)
-	var rows []Row
-	for _, n := range cfg.replicas {
-		row := Row{Replicas: n}
-		for _, w := range cfg.workloads {
-			sources := workloads[w](rng, n, cfg.objects, cfg.objectSize)
-			calls := make([]func() error, len(cfg.series))
-			for i, s := range cfg.series {
-				calls[i] = func() error {
-					if s.workers > 0 {
-						return kernel.CalculateParallel(sources, 0, cfg.objectSize, results, target, s.workers)
-					}
-					return kernel.CalculateWith(s.kernel, sources, 0, cfg.objectSize, results, target)
-				}
-			}
-			ns, err := measure(calls, cfg.objects, cfg.reps, cfg.runTime)
-			if err != nil {
-				return nil, fmt.Errorf("%s, %d replicas: %w", w, n, err)
-			}
-			for i, s := range cfg.series {
-				row.Results = append(row.Results, Result{s.kernel, s.workers, w, ns[i]})
-			}
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
-}
-
-// measure returns, for each call, the median ns per object of reps timed
-// repetitions, each repeating the call for about d. A warm-up of at least
-// d/4 per call first finds how many calls take d. The calls take turns in
-// every repetition, so a noisy neighbour slows them alike and their ratios
-// stay put.
-func measure(calls []func() error, objects, reps int, d time.Duration) ([]float64, error) {
-	timed := func(call func() error, times int) (time.Duration, error) {
-		start := time.Now()
-		for range times {
-			if err := call(); err != nil {
-				return 0, err
-			}
-		}
-		return time.Since(start), nil
-	}
-	counts := make([]int, len(calls))
-	for i, call := range calls {
-		for counts[i] = 1; ; counts[i] *= 2 {
-			t, err := timed(call, counts[i])
-			if err != nil {
-				return nil, err
-			}
-			if t >= d/4 {
-				counts[i] = max(1, int(float64(counts[i])*float64(d)/float64(t)))
-				break
-			}
-		}
-	}
-	samples := make([][]float64, len(calls))
-	for range reps {
-		for i, call := range calls {
-			t, err := timed(call, counts[i])
-			if err != nil {
-				return nil, err
-			}
-			samples[i] = append(samples[i], float64(t.Nanoseconds())/float64(counts[i]*objects))
-		}
-	}
-	medians := make([]float64, len(calls))
-	for i, s := range samples {
-		slices.Sort(s)
-		medians[i] = s[reps/2]
-	}
-	return medians, nil
-}
-
-// writeTable prints the original's table: one FAST=/SLOW= column per
-// workload, grouped by series side by side when there are several, each
-// with its speed-up over generic (parallel: over its kernel on one goroutine).
-func writeTable(w io.Writer, cfg config, rows []Row) error {
-	fmt.Fprintf(w, "\n  %s, %s/%s, implementation %s\n", cpuName(), runtime.GOOS, runtime.GOARCH, kernel.Implementation())
-	fmt.Fprintf(w, "  %d objects of %d bytes, vector at offset 0, median of %d runs\n\n", cfg.objects, cfg.objectSize, cfg.reps)
-	fmt.Fprintf(w, "                NS PER OBJECT\n\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-	if len(cfg.series) > 1 || cfg.series[0] != (series{kernel: kernel.Implementation()}) {
-		header := " "
-		for _, s := range cfg.series {
-			header += "\t" + s.String() + strings.Repeat("\t", len(cfg.workloads)-1)
-		}
-		fmt.Fprintln(tw, strings.TrimRight(header, "\t"))
-	}
-	speedups, parallel := false, false
-	for _, row := range rows {
-		fmt.Fprintf(tw, "  REPLICAS=%d", row.Replicas)
-		for _, s := range cfg.series {
-			for _, wl := range cfg.workloads {
-				ns := lookup(row, s, wl)
-				fmt.Fprintf(tw, "\t%s=%s", strings.ToUpper(wl), fmtNs(ns))
-				if base, ok := baseline(cfg, s); ok {
-					fmt.Fprintf(tw, " (%.1fx)", lookup(row, base, wl)/ns)
-					speedups, parallel = true, parallel || s.workers > 0
-				}
-			}
-		}
-		fmt.Fprintln(tw)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if speedups {
-		fmt.Fprint(w, "\n  (N.Nx): speed-up over generic")
-		if parallel {
-			fmt.Fprint(w, "; parallel: over the same kernel on one goroutine")
-		}
-		fmt.Fprintln(w)
-	}
-	_, err := fmt.Fprintln(w)
-	return err
-}
-
-// baseline is the series s is compared with in the table, if measured.
-func baseline(cfg config, s series) (series, bool) {
-	base := series{kernel: "generic"}
-	if s.workers > 0 {
-		base = series{kernel: s.kernel}
-	}
-	return base, s != base && slices.Contains(cfg.series, base)
-}
-
-func lookup(row Row, s series, wl string) float64 {
-	for _, r := range row.Results {
-		if r.Kernel == s.kernel && r.Workers == s.workers && r.Workload == wl {
-			return r.NsPerObject
-		}
-	}
-	return 0
-}
-
-func fmtNs(v float64) string {
-	if v < 10 {
-		return fmt.Sprintf("%.1fns", v)
-	}
-	return fmt.Sprintf("%.0fns", v)
-}
-
-func writeJSON(w io.Writer, cfg config, rows []Row) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(Report{
-		CPU:             cpuName(),
-		GOOS:            runtime.GOOS,
-		GOARCH:          runtime.GOARCH,
-		Implementation:  kernel.Implementation(),
-		Implementations: kernel.Implementations(),
-		Objects:         cfg.objects,
-		ObjectSize:      cfg.objectSize,
-		Repetitions:     cfg.reps,
-		Rows:            rows,
-	})
-}
-
-// cpuName describes the CPU, as the original's table heads it: brand,
-// vendor, family, model and microarchitecture.
-func cpuName() string { return about.CPU() }

@@ -27,7 +27,7 @@ func TestTable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"NS PER OBJECT", "implementation " + kernel.Implementation(), "REPLICAS=1 ", "REPLICAS=3 ", "FAST=", "SLOW="} {
+	for _, want := range []string{"NS PER OBJECT", "implementation " + kernel.Implementation(), "family", "measured", "REPLICAS=1 ", "REPLICAS=3 ", "FAST=", "AGREE=", "FASTCOPIES=", "SLOW=", "±", "generic"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -51,8 +51,22 @@ func TestTableAll(t *testing.T) {
 	}
 }
 
+// -one times Quorum and one-object batches beside the batch, with their
+// cost as a multiple of the batch's.
+func TestOne(t *testing.T) {
+	out, errOut, code := runTiny(t, "-one", "-workload", "agree,slow")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{oneQuorum, oneCalculate, "AGREE=", "SLOW=", "a multiple of the batch"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestJSON(t *testing.T) {
-	out, errOut, code := runTiny(t, "-kernel", "all", "-json")
+	out, errOut, code := runTiny(t, "-kernel", "all", "-json", "-workload", "fast,slow")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -63,6 +77,9 @@ func TestJSON(t *testing.T) {
 	if r.CPU == "" || r.GOOS == "" || r.GOARCH == "" || r.Implementation != kernel.Implementation() || r.Objects != 10 || r.ObjectSize != 32 {
 		t.Errorf("bad header: %+v", r)
 	}
+	if measurable := r.GOARCH == "amd64" || r.GOARCH == "arm64"; measurable != (r.ClockGHz > 0) {
+		t.Errorf("clock_ghz %v on %s", r.ClockGHz, r.GOARCH)
+	}
 	if len(r.Rows) != 2 || r.Rows[0].Replicas != 1 || r.Rows[1].Replicas != 3 {
 		t.Fatalf("rows: %+v", r.Rows)
 	}
@@ -71,7 +88,7 @@ func TestJSON(t *testing.T) {
 			t.Errorf("replicas %d: %d results, want %d", row.Replicas, len(row.Results), want)
 		}
 		for _, res := range row.Results {
-			if !slices.Contains(kernel.Implementations(), res.Kernel) || (res.Workload != "fast" && res.Workload != "slow") || !(res.NsPerObject > 0) {
+			if !slices.Contains(kernel.Implementations(), res.Kernel) || (res.Workload != "fast" && res.Workload != "slow") || !(res.NsPerObject > 0) || res.Spread < 0 {
 				t.Errorf("replicas %d: bad result %+v", row.Replicas, res)
 			}
 		}
@@ -108,6 +125,8 @@ func TestUsageErrors(t *testing.T) {
 		{"-object-size", "31"},
 		{"-workload", "medium"},
 		{"-parallel", "-1"},
+		{"-one", "-parallel", "2"},
+		{"-one", "-kernel", "generic"},
 		{"-objects", "1000000000", "-object-size", "4096"},
 		{"stray"},
 	} {

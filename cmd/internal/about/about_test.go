@@ -47,3 +47,14 @@ func TestMicroarchitecture(t *testing.T) {
 		}
 	}
 }
+
+// The add chain runs and its count is right; the clock is positive where
+// it can be measured (its value is the machine's, never asserted).
+func TestClock(t *testing.T) {
+	if haveAddChain && addChain(3) != 30 {
+		t.Fatalf("addChain(3) = %d, want 30", addChain(3))
+	}
+	if ghz := Clock(); haveAddChain != (ghz > 0) {
+		t.Fatalf("Clock() = %v on %s", ghz, runtime.GOARCH)
+	}
+}
