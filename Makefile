@@ -10,7 +10,7 @@ STATICCHECK := $(GO) run $(STATICCHECK_PKG)
 GO_MIN := go1.25.14
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64 linux/386 linux/riscv64
 
-.PHONY: test suite fmt vet staticcheck test-race test-allocs test-purego test-generic test-go-min test-arm64 generate-check cross ci bench fuzz fuzz-ci
+.PHONY: mca test suite fmt vet staticcheck test-race test-allocs test-purego test-generic test-go-min test-arm64 generate-check cross ci bench fuzz fuzz-ci
 
 test: fmt vet staticcheck suite
 
@@ -76,6 +76,11 @@ ci: test test-go-min generate-check cross test-arm64 fuzz-ci
 
 bench:
 	$(GO) run ./cmd/bench
+
+# llvm-mca's cycles per iteration of the AVX2 hot loops on other CPUs
+# (apt-get install llvm).
+mca:
+	bash kernel/gen/mca.sh
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzImplementations -fuzztime 120s ./kernel/
