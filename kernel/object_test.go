@@ -56,6 +56,13 @@ func checkObject(t *testing.T, vectors [][]byte, context func() string) {
 	if got != wantResult || gotR != wantResult {
 		t.Fatalf("%s: Quorum %+v, Roles %+v, reference %+v", context(), got, gotR, wantResult)
 	}
+	// Every implementation, on the same vectors as a one-object batch.
+	results := make([]kernel.Result, 1)
+	for _, name := range kernel.Implementations() {
+		if err := kernel.CalculateWith(name, vectors, 0, kernel.VectorSize, results, nil); err != nil || results[0] != got {
+			t.Fatalf("%s: %s gives %+v (%v), Quorum %+v", context(), name, results[0], err, got)
+		}
+	}
 	for i := range vectors {
 		if int(roles[i]) != wantRoles[i] {
 			t.Fatalf("%s: replica %d role %v, reference %d", context(), i, roles[i], wantRoles[i])
@@ -69,7 +76,7 @@ func checkObject(t *testing.T, vectors [][]byte, context func() string) {
 // Quorum and Roles at every N from 1 to 255, on adversarial objects (two
 // vectors in every relation, mixes that fool per-lane counts, errors) and
 // on the reference's history shapes, each vector ending at a guard page so
-// a read past it faults.
+// a read past it faults; every implementation must agree with them.
 func TestQuorum(t *testing.T) {
 	seed := suite.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 11))
