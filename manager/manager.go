@@ -106,8 +106,11 @@ const (
 	// RolledBack: an adjustment was applied, failed verification and was
 	// undone.
 	RolledBack
-	// StoreFailed: the change could not be persisted; nothing changed
-	// (see Answer.Cause).
+	// StoreFailed: the change could not be persisted, and the configuration
+	// in force is the one the answer's Epoch and Joint name (an adjustment
+	// that fails part-way says in its Reason which epoch stays in force).
+	// When Cause wraps ErrUncertain the file may hold the change: the
+	// manager refuses every change until it is reopened from its store.
 	StoreFailed
 )
 
@@ -157,8 +160,10 @@ type Manager struct {
 	store       *Store // nil: in memory only
 	cfg         Config
 	history     []Event
-	adjustments uint64 // last adjustment number given out
-	adjusting   uint64 // the adjustment in progress, 0 if none
+	adjustments uint64   // last adjustment number given out
+	adjusting   uint64   // the adjustment in progress, 0 if none
+	restore     Proposal // while adjusting: the quorum system a rollback returns to
+	uncertain   error    // a Save failed after its rename: no more changes until reopened
 	net         *Network
 	counters    counters
 }
@@ -234,28 +239,59 @@ func (m *Manager) History() []Event {
 }
 
 // commit makes next the configuration in force with the events appended,
-// persisting both first; on an error nothing changes.
+// persisting both first; on an error nothing changes in memory.
 func (m *Manager) commit(next Config, events ...Event) error {
 	hist := append(slices.Clone(m.history), events...)
 	if len(hist) > HistoryLimit {
 		hist = slices.Clone(hist[len(hist)-HistoryLimit:])
 	}
-	if m.store != nil {
-		if err := m.store.Save(Snapshot{Config: next, History: hist, Adjustments: m.adjustments}); err != nil {
-			return err
-		}
+	if err := m.save(next, hist); err != nil {
+		return err
 	}
 	m.cfg, m.history = next, hist
 	return nil
 }
 
-// note records events that change no configuration; they are persisted
-// with the next change.
+// save persists a snapshot, unless the store's state is uncertain.
+func (m *Manager) save(cfg Config, hist []Event) error {
+	if m.store == nil {
+		return nil
+	}
+	if m.uncertain != nil {
+		return fmt.Errorf("%w: an earlier save failed after its rename; reopen the manager from its store (%v)", ErrUncertain, m.uncertain)
+	}
+	err := m.store.Save(Snapshot{Config: cfg, History: hist, Adjustments: m.adjustments})
+	if errors.Is(err, ErrUncertain) {
+		m.uncertain = err
+	}
+	return err
+}
+
+// note records events that change no configuration and persists them at
+// once (with the adjustment counter), so a restart never gives out an
+// adjustment number again. If that save fails they are persisted with the
+// next change.
 func (m *Manager) note(events ...Event) {
 	m.history = append(m.history, events...)
 	if len(m.history) > HistoryLimit {
 		m.history = slices.Clone(m.history[len(m.history)-HistoryLimit:])
 	}
+	m.save(m.cfg, m.history) //nolint:errcheck // best effort, see above
+}
+
+// inForce reports whether change c, applied at some past epoch, is still
+// in force: a retry of it changes nothing now.
+func (m *Manager) inForce(c Change, adj uint64) bool {
+	switch c.Op {
+	case OpLeaveJoint:
+		return !m.cfg.Joint()
+	case OpRemove:
+		n, ok := m.cfg.Node(c.ID)
+		return !ok || n.State == Left
+	}
+	c.Epoch = 0
+	_, _, ans, ok := m.plan(c, adj)
+	return !ok && ans.Status == AlreadyApplied
 }
 
 // Apply answers a change request, applying it as the next epoch if it is
@@ -332,8 +368,11 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 	case c.Epoch <= cur.Epoch:
 		for _, e := range m.history {
 			if e.Epoch == c.Epoch && e.Step == StepApplied {
+				if e.Fingerprint == fp && m.inForce(c, adj) {
+					return answer(AlreadyApplied, "epoch %d already applied this change, and it is in force", c.Epoch)
+				}
 				if e.Fingerprint == fp {
-					return answer(AlreadyApplied, "epoch %d already applied this change", c.Epoch)
+					return answer(Conflict, "epoch %d applied this change, but a later epoch undid it: it is not in force (submit it again for epoch %d)", c.Epoch, cur.Epoch+1)
 				}
 				return answer(Conflict, "epoch %d was made by a different change (%s %s)", c.Epoch, e.Op, e.Node)
 			}
@@ -384,6 +423,9 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 		old, ok := cur.Node(c.ID)
 		if !ok || old.State == Left {
 			return answer(UnknownMembers, "%q is not a member", c.ID)
+		}
+		if m.adjusting != 0 && adj != m.adjusting && slices.ContainsFunc(m.restore.Voters, func(v Vote) bool { return v.ID == c.ID }) {
+			return answer(Conflict, "adjustment %d is verifying and may roll back to a quorum system with %s as a voter: remove it after the adjustment", m.adjusting, c.ID)
 		}
 		next.Nodes = slices.DeleteFunc(next.Nodes, func(n Node) bool { return n.ID == c.ID })
 		changesVoters = old.voting()
@@ -592,11 +634,12 @@ type Adjustment struct {
 //     (through a joint phase if need be) and answer RolledBack.
 //
 // Each step is recorded in the history with the adjustment's number.
-func (m *Manager) Adjust(epoch uint64, p Proposal, verify func(Config) error) Adjustment {
+func (m *Manager) Adjust(epoch uint64, p Proposal, verify func(Config) error) (res Adjustment) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cur := m.cfg
-	res := Adjustment{Before: cur.Quorum(), After: cur.Quorum()}
+	res = Adjustment{Before: cur.Quorum()}
+	defer func() { res.After = m.cfg.Quorum() }() // whatever the outcome: what is in force
 	if m.adjusting != 0 {
 		res.Answer = Answer{Status: Conflict, Epoch: cur.Epoch, Joint: cur.Joint(), Reason: fmt.Sprintf("adjustment %d is in progress", m.adjusting)}
 		return res
@@ -617,8 +660,8 @@ func (m *Manager) Adjust(epoch uint64, p Proposal, verify func(Config) error) Ad
 		return res
 	}
 	ev.Adjustment = res.ID
-	m.adjusting = res.ID
-	defer func() { m.adjusting = 0 }()
+	m.adjusting, m.restore = res.ID, cur.Proposal()
+	defer func() { m.adjusting, m.restore = 0, Proposal{} }()
 	validated := Event{Epoch: cur.Epoch, Op: OpReconfigure, Step: StepValidated, Adjustment: res.ID, Detail: ev.Detail}
 	if err := m.commit(next, validated, ev); err != nil {
 		res.Answer = Answer{Status: StoreFailed, Epoch: cur.Epoch, Joint: cur.Joint(), Reason: "not persisted", Cause: err}
@@ -647,13 +690,13 @@ func (m *Manager) Adjust(epoch uint64, p Proposal, verify func(Config) error) Ad
 			return res
 		}
 		if err := m.commit(next, ev); err != nil {
-			res.Answer = Answer{Status: StoreFailed, Epoch: m.cfg.Epoch, Joint: m.cfg.Joint(), Reason: "leaving the joint phase was not persisted", Cause: err}
+			res.Answer = Answer{Status: StoreFailed, Epoch: m.cfg.Epoch, Joint: m.cfg.Joint(), Cause: err,
+				Reason: fmt.Sprintf("leaving the joint phase was not persisted: epoch %d, the joint phase, is in force (LeaveJoint retries)", m.cfg.Epoch)}
 			return res
 		}
 		step(ev)
 	}
 	m.counters.adjustments++
-	res.After = m.cfg.Quorum()
 	res.Answer = Answer{Status: OK, Epoch: m.cfg.Epoch, Reason: fmt.Sprintf("adjustment %d applied and verified", res.ID)}
 	return res
 }
@@ -696,7 +739,8 @@ func (m *Manager) verify(check func(Config) error) error {
 // any joint phase. Called with m.mu held.
 func (m *Manager) rollback(res Adjustment, before Config, cause error) Adjustment {
 	fail := func(reason string, err error) Adjustment {
-		res.Answer = Answer{Status: StoreFailed, Epoch: m.cfg.Epoch, Joint: m.cfg.Joint(), Reason: reason, Cause: err}
+		res.Answer = Answer{Status: StoreFailed, Epoch: m.cfg.Epoch, Joint: m.cfg.Joint(), Cause: err,
+			Reason: fmt.Sprintf("%s: epoch %d, the adjusted quorum system that failed verification, is in force", reason, m.cfg.Epoch)}
 		return res
 	}
 	target, err := m.cfg.withProposal(before.Proposal())

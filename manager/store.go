@@ -82,7 +82,8 @@ func (s *Store) Save(snap Snapshot) error {
 	if old, err := os.ReadFile(s.path); err == nil {
 		if _, err := decode(s.path, old); err == nil {
 			if err := writeAtomic(s.PreviousPath(), old); err != nil {
-				return err
+				// The file itself is untouched: nothing is uncertain.
+				return fmt.Errorf("manager: keeping the previous configuration: %v", err)
 			}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -159,6 +160,16 @@ func decode(path string, data []byte) (Snapshot, error) {
 // writeAtomic stops at once and leaves everything as it is.
 var crashAt func(step, tmp string) bool
 
+// syncDirHook, set only by tests, replaces the directory sync after the
+// rename of path, to make it fail.
+var syncDirHook func(path string) error
+
+// ErrUncertain: a Save failed after its rename, so the file may hold the
+// new snapshot, durably or not. A Manager that meets it refuses every
+// further change (one epoch number must never name two configurations)
+// until it is reopened from its store, whose file is then the truth.
+var ErrUncertain = errors.New("manager: the configuration file was replaced but may not be durable")
+
 // errCrashed is what writeAtomic returns when crashAt stopped it.
 var errCrashed = errors.New("manager: simulated crash")
 
@@ -201,8 +212,13 @@ func writeAtomic(path string, data []byte) (err error) {
 	if crash("renamed") {
 		return errCrashed
 	}
-	if err = syncDir(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("manager: saving configuration: %w", err)
+	if syncDirHook != nil {
+		err = syncDirHook(path)
+	} else {
+		err = syncDir(filepath.Dir(path))
+	}
+	if err != nil {
+		return fmt.Errorf("%w: syncing %s: %w", ErrUncertain, filepath.Dir(path), err)
 	}
 	return nil
 }

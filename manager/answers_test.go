@@ -1,0 +1,168 @@
+package manager
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Regression tests for answers that did not describe what is in force.
+
+// A Remove during an adjustment's verification of a node the rollback
+// needs is refused, so a failed verification can still roll back.
+func TestRemoveDuringVerifyIsRefused(t *testing.T) {
+	m := newManager(t, Rule{}, "a b c d e")
+	before := m.Config().Quorum()
+	var removed Answer
+	adj := m.Adjust(0, Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}}}, func(Config) error {
+		removed = m.Remove("e") // e is now a standby; the rollback makes it a voter again
+		return errors.New("the new quorum did not answer")
+	})
+	if removed.Status != Conflict || !strings.Contains(removed.Reason, "roll back") {
+		t.Errorf("Remove(e) during verification: %+v, want a Conflict naming the rollback", removed)
+	}
+	if adj.Answer.Status != RolledBack || !m.Config().Quorum().Equal(before) || !adj.After.Equal(before) {
+		t.Fatalf("adjustment: %+v, in force %v, want rolled back to %v", adj.Answer, m.Config().Quorum(), before)
+	}
+	if _, ok := m.Config().Node("e"); !ok {
+		t.Fatal("e was removed")
+	}
+}
+
+// A retried change is judged against what is in force: an adjustment that
+// was rolled back, or a Fail a later epoch undid, is not "already applied".
+func TestRetryOfUndoneChange(t *testing.T) {
+	m := newManager(t, Rule{}, "a b c d e s*")
+	p := Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "s"}}}
+	if adj := m.Adjust(2, p, func(Config) error { return errors.New("no") }); adj.Answer.Status != RolledBack {
+		t.Fatalf("first try: %+v", adj.Answer)
+	}
+	retry := m.Adjust(2, p, nil)
+	if retry.Answer.Status == AlreadyApplied || retry.Answer.Status == OK {
+		t.Fatalf("retry of the rolled-back adjustment at its epoch: %+v, but it is not in force (%v)", retry.Answer, m.Config().Quorum())
+	}
+	if !strings.Contains(retry.Answer.Reason, "not in force") {
+		t.Errorf("retry's reason %q does not say the change is not in force", retry.Answer.Reason)
+	}
+
+	fail := m.Fail("c")
+	if fail.Status != OK || m.Recover("c").Status != OK {
+		t.Fatal("Fail/Recover")
+	}
+	if a := m.Apply(Change{Epoch: fail.Epoch, Op: OpFail, ID: "c"}); a.Status == AlreadyApplied {
+		t.Fatalf("retry of Fail(c) at epoch %d after Recover(c): %+v, but c is active", fail.Epoch, a)
+	}
+	// A retry of a change still in force is already applied.
+	fail = m.Fail("d")
+	if a := m.Apply(Change{Epoch: fail.Epoch, Op: OpFail, ID: "d"}); a.Status != AlreadyApplied {
+		t.Fatalf("retry of Fail(d), in force: %+v", a)
+	}
+}
+
+// failSaves makes every save of the main file fail from now on, as if the
+// disk were gone (step "created": nothing written).
+func failSaves() {
+	crashAt = func(step, tmp string) bool { return step == "created" && strings.HasSuffix(tmp, "quorum.json.tmp") }
+}
+
+// A store error while leaving the joint phase, or while committing a
+// rollback, answers with the configuration that is in force.
+func TestAdjustStoreFailureSaysWhatIsInForce(t *testing.T) {
+	defer func() { crashAt = nil }()
+	for _, c := range []struct {
+		name   string
+		verify error // what the first verification answers
+		joint  bool  // what stays in force is a joint phase
+	}{
+		{"leaving the joint phase", nil, true},
+		{"committing the rollback", errors.New("no"), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := NewStore(filepath.Join(t.TempDir(), "quorum.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := New(s, config(t, Rule{}, "a b c d e s*").Nodes, Rule{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The joint phase is committed; then the disk goes.
+			adj := m.Adjust(0, swap, func(Config) error { failSaves(); return c.verify })
+			crashAt = nil
+			inForce := m.Config()
+			if adj.Answer.Status != StoreFailed || !adj.After.Equal(inForce.Quorum()) || adj.Answer.Epoch != inForce.Epoch || adj.Answer.Joint != inForce.Joint() {
+				t.Fatalf("%+v, After %v; in force: epoch %d joint %v %v", adj.Answer, adj.After, inForce.Epoch, inForce.Joint(), inForce.Quorum())
+			}
+			if inForce.Joint() != c.joint || !strings.Contains(adj.Answer.Reason, "in force") {
+				t.Fatalf("reason %q, joint %v", adj.Answer.Reason, inForce.Joint())
+			}
+			if snap, err := s.Load(); err != nil || snap.Config.Epoch != inForce.Epoch {
+				t.Fatalf("the store holds epoch %d (%v), memory %d", snap.Config.Epoch, err, inForce.Epoch)
+			}
+		})
+	}
+}
+
+// A Save that fails after its rename (the directory sync) may or may not
+// have made the new epoch durable: the manager refuses every change until
+// it is reopened, so one epoch number never names two configurations.
+func TestSaveFailureAfterRename(t *testing.T) {
+	s, m := storeWith(t) // epoch 4
+	syncErr := errors.New("EIO on the directory")
+	defer func() { syncDirHook = nil }()
+	syncDirHook = func(path string) error {
+		if strings.HasSuffix(path, ".prev") {
+			return nil
+		}
+		return syncErr
+	}
+	a := m.Fail("c")
+	syncDirHook = nil
+	if a.Status != StoreFailed || !errors.Is(a.Cause, ErrUncertain) || !errors.Is(a.Cause, syncErr) {
+		t.Fatalf("Fail(c) with a failing directory sync: %+v", a)
+	}
+	if b := m.Fail("d"); b.Status != StoreFailed || !errors.Is(b.Cause, ErrUncertain) {
+		t.Fatalf("the next change: %+v, want StoreFailed until the manager is reopened", b)
+	}
+	snap, err := s.Load()
+	if err != nil || snap.Config.Epoch != 5 {
+		t.Fatalf("store: epoch %d, %v", snap.Config.Epoch, err)
+	}
+	if n, _ := snap.Config.Node("c"); n.State != Failed {
+		t.Fatalf("epoch 5 on disk is not Fail(c): %+v", n)
+	}
+	reopened, err := Open(s)
+	if err != nil || reopened.Epoch() != 5 {
+		t.Fatalf("reopened: %v", err)
+	}
+	if b := reopened.Fail("d"); b.Status != OK || b.Epoch != 6 {
+		t.Fatalf("after reopening: %+v", b)
+	}
+}
+
+// An adjustment number is durable before any event uses it, so a restart
+// after a refused adjustment (which writes no configuration) never gives
+// the number out again.
+func TestAdjustmentNumbersSurviveRestart(t *testing.T) {
+	s, m := storeWith(t)
+	refused := m.Adjust(0, Proposal{Voters: []Vote{{ID: "q"}}}, nil)
+	if refused.ID == 0 || refused.Answer.Status == OK {
+		t.Fatalf("refused adjustment: %+v", refused)
+	}
+	reopened, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := reopened.Adjust(0, Proposal{Voters: []Vote{{ID: "q"}}}, nil)
+	if next.ID <= refused.ID {
+		t.Fatalf("adjustment %d given out again after a restart (now %d)", refused.ID, next.ID)
+	}
+	found := false
+	for _, e := range reopened.History() {
+		found = found || e.Adjustment == refused.ID && e.Step == StepRefused
+	}
+	if !found {
+		t.Fatal("the refusal was not persisted")
+	}
+}
