@@ -227,6 +227,12 @@ func TestAdjustVerifiesStore(t *testing.T) {
 	if err != nil || !snap.Config.Quorum().Equal(m.Config().Quorum()) || snap.Config.Epoch != m.Epoch() || !snap.Config.Joint() {
 		t.Fatalf("store after the rollback: %v", err)
 	}
+	if a := m.LeaveJoint(); a.Status != Conflict || !strings.Contains(a.Reason, "not committed") {
+		t.Fatalf("leaving the rollback's joint phase before it is committed: %+v", a)
+	}
+	if err := m.Committed(m.Epoch()); err != nil {
+		t.Fatal(err)
+	}
 	if a := m.LeaveJoint(); a.Status != OK || !m.Config().Quorum().Equal(adj.Before) {
 		t.Fatalf("leaving the rollback's joint phase: %+v", a)
 	}

@@ -166,3 +166,92 @@ func TestAdjustmentNumbersSurviveRestart(t *testing.T) {
 		t.Fatal("the refusal was not persisted")
 	}
 }
+
+// Two direct changes that are each safe must not add up to an unsafe one:
+// Remove(c) then Add(d) on a, b, c would leave epoch 1's quorum {a, c}
+// disjoint from epoch 3's {b, d}. The second waits for the first to be
+// committed.
+func TestOnePendingChange(t *testing.T) {
+	m := newManager(t, Rule{}, "a b c")
+	if a := m.Remove("c"); a.Status != OK {
+		t.Fatalf("Remove(c): %+v", a)
+	}
+	a := m.Add(Node{ID: "d"})
+	if a.Status != Conflict || !strings.Contains(a.Reason, "Committed(2)") {
+		t.Fatalf("Add(d) before epoch 2 is committed: %+v", a)
+	}
+	// Changes that leave the quorum system alone are not held back.
+	if a := m.Fail("b"); a.Status != OK {
+		t.Fatalf("Fail(b): %+v", a)
+	}
+	if a := m.Add(Node{ID: "s", Standby: true}); a.Status != OK {
+		t.Fatalf("adding a standby: %+v", a)
+	}
+	if err := m.Committed(m.Epoch() + 1); err == nil {
+		t.Fatal("Committed accepted an epoch not yet reached")
+	}
+	if err := m.Committed(2); err != nil {
+		t.Fatal(err)
+	}
+	if a := m.Add(Node{ID: "d"}); a.Status != OK {
+		t.Fatalf("Add(d) once epoch 2 is committed: %+v", a)
+	}
+}
+
+// Random voter changes, health changes and commits on up to six nodes:
+// every configuration that may be in use at once (the last committed one
+// and every later one) pairwise intersect, checked over every subset.
+func TestPendingChangesIntersect(t *testing.T) {
+	rng, seed := newRand(t)
+	ids := universe(6)
+	for round := range 200 {
+		m := newManager(t, Rule{}, "u0 u1 u2")
+		live := map[uint64]Config{1: m.Config()} // epochs since the last commit
+		for step := range 40 {
+			id := ids[rng.IntN(len(ids))]
+			switch rng.IntN(7) {
+			case 0:
+				m.Add(Node{ID: id, Standby: rng.IntN(3) == 0})
+			case 1:
+				m.Remove(id)
+			case 2:
+				m.Fail(id)
+			case 3:
+				m.Recover(id)
+			case 4:
+				m.LeaveJoint()
+			case 5:
+				var p Proposal
+				for _, n := range m.Config().Nodes {
+					if rng.IntN(3) > 0 {
+						p.Voters = append(p.Voters, Vote{ID: n.ID})
+					}
+				}
+				m.Reconfigure(p)
+			case 6:
+				e := m.Epoch() - uint64(rng.IntN(2))
+				if m.Committed(e) == nil {
+					for old := range live {
+						if old < e {
+							delete(live, old)
+						}
+					}
+				}
+			}
+			cfg := m.Config()
+			live[cfg.Epoch] = cfg
+			for e1, c1 := range live {
+				for e2, c2 := range live {
+					if e1 >= e2 {
+						continue
+					}
+					qa, qb := quorumMasks(ids, c1.IsQuorum), quorumMasks(ids, c2.IsQuorum)
+					if a, b, found := disjoint(ids, qa, qb); found {
+						t.Fatalf("seed %d round %d step %d: epoch %d's quorum %v and epoch %d's %v are disjoint, both in use\n%s\n%s",
+							seed, round, step, e1, a, e2, b, c1.Describe(), c2.Describe())
+					}
+				}
+			}
+		}
+	}
+}

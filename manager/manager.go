@@ -164,6 +164,8 @@ type Manager struct {
 	adjusting   uint64   // the adjustment in progress, 0 if none
 	restore     Proposal // while adjusting: the quorum system a rollback returns to
 	uncertain   error    // a Save failed after its rename: no more changes until reopened
+	committed   uint64   // the last epoch declared committed (Committed, or a verified adjustment)
+	changed     uint64   // the last epoch that changed the quorum system
 	net         *Network
 	counters    counters
 }
@@ -192,7 +194,7 @@ func New(store *Store, nodes []Node, rule Rule) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{store: store, net: NewNetwork()}
+	m := &Manager{store: store, net: NewNetwork(), committed: 1} // every member starts from epoch 1
 	if store != nil {
 		if _, err := store.Load(); !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("manager: %s already holds a configuration (use Open): %v", store.Path(), err)
@@ -214,7 +216,8 @@ func Open(store *Store) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{store: store, cfg: snap.Config, history: snap.History, adjustments: snap.Adjustments, net: NewNetwork()}, nil
+	return &Manager{store: store, cfg: snap.Config, history: snap.History, adjustments: snap.Adjustments,
+		committed: snap.Committed, changed: snap.Changed, net: NewNetwork()}, nil
 }
 
 // Config returns a copy of the configuration in force.
@@ -245,7 +248,12 @@ func (m *Manager) commit(next Config, events ...Event) error {
 	if len(hist) > HistoryLimit {
 		hist = slices.Clone(hist[len(hist)-HistoryLimit:])
 	}
+	changed := m.changed
+	if !m.cfg.Quorum().Equal(next.Quorum()) || m.cfg.Joint() != next.Joint() {
+		m.changed = next.Epoch
+	}
 	if err := m.save(next, hist); err != nil {
+		m.changed = changed
 		return err
 	}
 	m.cfg, m.history = next, hist
@@ -260,11 +268,45 @@ func (m *Manager) save(cfg Config, hist []Event) error {
 	if m.uncertain != nil {
 		return fmt.Errorf("%w: an earlier save failed after its rename; reopen the manager from its store (%v)", ErrUncertain, m.uncertain)
 	}
-	err := m.store.Save(Snapshot{Config: cfg, History: hist, Adjustments: m.adjustments})
+	err := m.store.Save(Snapshot{Config: cfg, History: hist, Adjustments: m.adjustments, Committed: m.committed, Changed: m.changed})
 	if errors.Is(err, ErrUncertain) {
 		m.uncertain = err
 	}
 	return err
+}
+
+// Committed declares that epoch (and every one before it) is committed:
+// a quorum of the cluster has it, so no later decision can be made under an
+// older quorum system. Until the last epoch that changed the quorum system
+// is committed, another such change is refused (Conflict), as etcd raft
+// allows one pending configuration change: two changes that are each safe
+// could otherwise add up to an unsafe one. Adjust declares each epoch it
+// verified; a caller that applies voter changes directly declares them
+// once its replication has them (with no replication, once it has acted
+// on the answer). It returns an error for an epoch not yet reached or a
+// failed save (the declaration then holds in memory only).
+func (m *Manager) Committed(epoch uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if epoch > m.cfg.Epoch {
+		return fmt.Errorf("manager: epoch %d cannot be committed: the configuration is at epoch %d", epoch, m.cfg.Epoch)
+	}
+	if epoch <= m.committed {
+		return nil
+	}
+	m.committed = epoch
+	return m.save(m.cfg, m.history)
+}
+
+// Uncommitted is the epoch whose change of the quorum system waits to be
+// declared committed before the next such change, or 0 if none does.
+func (m *Manager) Uncommitted() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.changed > m.committed {
+		return m.changed
+	}
+	return 0
 }
 
 // note records events that change no configuration and persists them at
@@ -276,7 +318,7 @@ func (m *Manager) note(events ...Event) {
 	if len(m.history) > HistoryLimit {
 		m.history = slices.Clone(m.history[len(m.history)-HistoryLimit:])
 	}
-	m.save(m.cfg, m.history) //nolint:errcheck // best effort, see above
+	_ = m.save(m.cfg, m.history) // best effort, see above
 }
 
 // inForce reports whether change c, applied at some past epoch, is still
@@ -391,6 +433,14 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 		return "", false
 	}
 
+	// One pending change of the quorum system at a time (see Committed).
+	uncommitted := func() (string, bool) {
+		if m.changed > m.committed {
+			return fmt.Sprintf("epoch %d changed the quorum system and is not committed yet: call Committed(%d) once a quorum has it", m.changed, m.changed), true
+		}
+		return "", false
+	}
+
 	next = cur.Clone()
 	next.Epoch = c.Epoch
 	ev = Event{Epoch: c.Epoch, Op: c.Op, Step: StepApplied, Adjustment: adj, Fingerprint: fp}
@@ -472,6 +522,9 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 		if !cur.Joint() {
 			return answer(Conflict, "epoch %d is not a joint phase", cur.Epoch)
 		}
+		if why, b := uncommitted(); b {
+			return answer(Conflict, "%s", why)
+		}
 		next.Outgoing = nil
 		next.Nodes = slices.DeleteFunc(next.Nodes, func(n Node) bool { return n.State == Left })
 		ev.Detail = "the incoming voters alone decide"
@@ -481,6 +534,9 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 
 	if changesVoters {
 		if why, b := busy(); b {
+			return answer(Conflict, "%s", why)
+		}
+		if why, b := uncommitted(); b {
 			return answer(Conflict, "%s", why)
 		}
 		var why string
@@ -679,6 +735,7 @@ func (m *Manager) Adjust(epoch uint64, p Proposal, verify func(Config) error) (r
 			return m.rollback(res, cur, err)
 		}
 		e := Event{Epoch: m.cfg.Epoch, Op: OpReconfigure, Step: StepVerified, Adjustment: res.ID, Joint: m.cfg.Joint()}
+		m.committed = max(m.committed, m.cfg.Epoch) // verify is where the caller commits it
 		m.note(e)
 		step(e)
 		if !m.cfg.Joint() {

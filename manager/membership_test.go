@@ -65,7 +65,7 @@ func TestAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newManager(t, Rule{MinVoters: 4}, "a@r1 b@r1 c@r2 d@r2 e@r3 s@r3*")
 			for _, c := range tt.setup {
-				if a := m.Apply(c); a.Status != OK {
+				if a := m.Apply(c); a.Status != OK || m.Committed(a.Epoch) != nil {
 					t.Fatalf("setup %+v: %+v", c, a)
 				}
 			}

@@ -19,6 +19,11 @@ type Snapshot struct {
 	Config      Config  `json:"config"`      // the configuration in force
 	History     []Event `json:"history"`     // oldest first, at most HistoryLimit
 	Adjustments uint64  `json:"adjustments"` // the last adjustment number given out
+	// Committed is the last epoch declared committed (Manager.Committed);
+	// Changed the last epoch that changed the quorum system. A file
+	// without them (an older one) allows the next change.
+	Committed uint64 `json:"committed,omitempty"`
+	Changed   uint64 `json:"changed,omitempty"`
 }
 
 // storeFormat names the file format; a file of another format is refused.

@@ -316,6 +316,7 @@ func (a *Agent) reconcile(now time.Time) {
 			return
 		}
 		w.jointTried = time.Time{}
+		_ = a.mgr.Committed(cfg.Epoch) // verified above; a failed save is retried with the next change
 		a.answer("leave joint phase", a.mgr.LeaveJoint())
 		w.again = true
 		return
@@ -481,6 +482,16 @@ func (a *Agent) adjust(cfg manager.Config, p manager.Proposal, why string, now t
 		return false
 	}
 	w.recent = append(w.recent, now)
+	if e := a.mgr.Uncommitted(); e != 0 {
+		// A rollback left a change of the voters that nobody verified: this
+		// agent's commit is Verify, so verify what is in force first.
+		if err := a.verify(cfg); err != nil {
+			w.tried[key] = now
+			w.lastErr = fmt.Sprintf("adjust (%s): epoch %d is not committed: %v", why, e, err)
+			return true
+		}
+		_ = a.mgr.Committed(e) // as above
+	}
 	adj := a.mgr.Adjust(0, p, a.opts.Verify)
 	w.lastAdj = &adj
 	w.again = true
