@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Op is a kind of configuration change.
@@ -168,11 +169,15 @@ type Manager struct {
 	changed     uint64   // the last epoch that changed the quorum system
 	net         *Network
 	counters    counters
+	// published is a copy of cfg for Decide, the read path, which reads it
+	// without the lock: every commit stores a fresh one.
+	published atomic.Pointer[Config]
+	decided   [3]atomic.Uint64 // decisions by Verdict
 }
 
-// counters are the metrics that count events.
+// counters are the metrics that count events (decisions are counted in
+// Manager.decided, without the lock).
 type counters struct {
-	decisions                       [3]uint64 // by Verdict
 	adjustments, rollbacks, refused uint64
 }
 
@@ -216,8 +221,10 @@ func Open(store *Store) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{store: store, cfg: snap.Config, history: snap.History, adjustments: snap.Adjustments,
-		committed: snap.Committed, changed: snap.Changed, net: NewNetwork()}, nil
+	m := &Manager{store: store, cfg: snap.Config, history: snap.History, adjustments: snap.Adjustments,
+		committed: snap.Committed, changed: snap.Changed, net: NewNetwork()}
+	m.publishConfig()
+	return m, nil
 }
 
 // Config returns a copy of the configuration in force.
@@ -257,7 +264,14 @@ func (m *Manager) commit(next Config, events ...Event) error {
 		return err
 	}
 	m.cfg, m.history = next, hist
+	m.publishConfig()
 	return nil
+}
+
+// publishConfig makes the configuration in force the one Decide reads.
+func (m *Manager) publishConfig() {
+	c := m.cfg.Clone()
+	m.published.Store(&c)
 }
 
 // save persists a snapshot, unless the store's state is uncertain.
@@ -651,11 +665,9 @@ func (m *Manager) Recommend(t Targets, strategies ...Strategy) (Recommendation, 
 // Decide judges one object's replica vectors under the configuration in
 // force (see Config.Decide) and counts the verdict in the metrics.
 func (m *Manager) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	d, err := m.cfg.Decide(vectors, replicas)
+	d, err := m.published.Load().Decide(vectors, replicas)
 	if err == nil {
-		m.counters.decisions[d.Verdict]++
+		m.decided[d.Verdict].Add(1)
 	}
 	return d, err
 }

@@ -59,7 +59,7 @@ func (m *Manager) Metrics() Metrics {
 		Quorum: t.Quorum, Threshold: q.Threshold(), TotalWeight: q.TotalWeight(), HealthyWeight: q.Tally(healthy).Weight,
 		Tolerance: t.Crash, NearLoss: t.Crash <= 0, SurvivesDomainLoss: t.SurvivesDomainLoss, Domains: t.Domains,
 		Partitions: len(view.Partitions), PartitionRisk: view.Risk.Score,
-		DecisionsQuorate: c.decisions[Quorate], DecisionsSplitBrain: c.decisions[SplitBrain], DecisionsNoQuorum: c.decisions[NoQuorum],
+		DecisionsQuorate: m.decided[Quorate].Load(), DecisionsSplitBrain: m.decided[SplitBrain].Load(), DecisionsNoQuorum: m.decided[NoQuorum].Load(),
 		Adjustments: c.adjustments, Rollbacks: c.rollbacks, Refusals: c.refused,
 	}
 	return met
