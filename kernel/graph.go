@@ -170,9 +170,13 @@ func (g *graph) totals() bool {
 }
 
 // longest picks the node with the largest total; a tie is split-brain.
-func (g *graph) longest() Result {
+func (g *graph) longest() Result { return longest(g.total[:g.n], g.count[:g.n], g.first[:g.n]) }
+
+// longest picks, from nodes' chain totals, replica counts and first
+// replicas, the node with the largest total; a tie is split-brain.
+func longest(total, count []int32, first []uint8) Result {
 	best, ties, leader := int32(0), 0, 0
-	for i, t := range g.total[:g.n] {
+	for i, t := range total {
 		switch {
 		case t > best:
 			best, ties, leader = t, 1, i
@@ -183,7 +187,7 @@ func (g *graph) longest() Result {
 	if ties > 1 {
 		return Result{Forked: true}
 	}
-	return Result{Leader: g.first[leader], Length: uint8(best), Repair: uint8(best - g.count[leader])}
+	return Result{Leader: first[leader], Length: uint8(best), Repair: uint8(best - count[leader])}
 }
 
 // reset empties the table by clearing only the slots this object used.

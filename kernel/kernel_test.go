@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -98,7 +99,35 @@ func FuzzImplementations(f *testing.F) {
 				t.Fatalf("%s differs from generic", name)
 			}
 		}
+		checkQuorumOnBatch(t, sources, off, size, want, wantErr)
 	})
+}
+
+// checkQuorumOnBatch: Quorum on each object's vectors gives the batch's
+// result, up to and including the bad object that stopped the batch.
+func checkQuorumOnBatch(t *testing.T, sources [][]byte, off, size int, want []kernel.Result, batchErr error) {
+	t.Helper()
+	if errors.Is(batchErr, kernel.ErrInvalid) {
+		return
+	}
+	decided, bad := len(want), -1 // objects with a result; the bad object
+	var oe *kernel.ObjectError
+	if errors.As(batchErr, &oe) {
+		decided, bad = oe.Index, oe.Index
+	}
+	vectors := make([][]byte, len(sources))
+	for o := range max(decided, bad+1) {
+		for r, s := range sources {
+			vectors[r] = s[o*size+off : o*size+off+kernel.VectorSize]
+		}
+		r, err := kernel.Quorum(vectors)
+		switch {
+		case o == bad && !errors.Is(err, oe.Err):
+			t.Fatalf("object %d: Quorum error %v, batch %v", o, err, oe.Err)
+		case o < decided && (err != nil || r != want[o]):
+			t.Fatalf("object %d: Quorum %+v (%v), batch %+v", o, r, err, want[o])
+		}
+	}
 }
 
 // The original benchmark's workloads, at the original's sizes.

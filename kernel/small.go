@@ -60,25 +60,16 @@ func quorumSmall(sources [][]byte, off int) (Result, error) {
 	}
 	// total(i) = count(i) + total(dep(i)), walked afresh from each node: at
 	// most smallN steps each, and a walk of more steps than nodes has met a
-	// loop. The longest total leads; a tie is split-brain.
-	best, ties, leader := int32(0), 0, 0
+	// loop.
+	var total [smallN]int32
 	for i := range nodes {
-		total, steps := int32(0), 0
+		steps := 0
 		for j := int8(i); j >= 0; j = dep[j] {
 			if steps++; steps > nodes {
 				return Result{}, ErrCyclic
 			}
-			total += count[j]
-		}
-		switch {
-		case total > best:
-			best, ties, leader = total, 1, i
-		case total == best:
-			ties++
+			total[i] += count[j]
 		}
 	}
-	if ties > 1 {
-		return Result{Forked: true}, nil
-	}
-	return Result{Leader: first[leader], Length: uint8(best), Repair: uint8(best - count[leader])}, nil
+	return longest(total[:nodes], count[:nodes], first[:nodes]), nil
 }
