@@ -2,20 +2,23 @@ package kernel
 
 import "encoding/binary"
 
-// calculateSlow is Calculate with every object sent through the slow path,
-// the topological sort that defines the answer, for tests of the fast paths:
-// identical results and errors, only slower.
+// calculateSlow is Calculate with every object sent through the graph,
+// the topological sort that defines the answer, whatever the replica count:
+// for tests of the fast paths and of quorumSmall. Identical results and
+// errors, only slower.
 func calculateSlow(sources [][]byte, vectorOffset, objectSize int, results []Result, target []byte) error {
 	objects, err := validate(sources, vectorOffset, objectSize, results, target)
 	if err != nil {
 		return err
 	}
-	var slow solver
-	defer slow.Release()
+	g := getGraph()
+	defer putGraph(g)
 	for o := range objects {
-		if err := slow.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
-			return err
+		r, err := g.quorum(sources, o*objectSize+vectorOffset)
+		if err != nil {
+			return &ObjectError{Index: o, Err: err}
 		}
+		store(sources, objectSize, o, r, results, target)
 	}
 	return nil
 }
@@ -40,9 +43,9 @@ func calculateGeneric(sources [][]byte, vectorOffset, objectSize, from, to int, 
 	return nil
 }
 
-// solver decides single objects on the slow path, the topological sort
-// that defines the answer, for fast paths that hand it the objects they
-// cannot decide. It takes scratch space from a pool on first use and keeps
+// solver decides single objects on the slow path (quorumSmall for up to
+// smallN replicas, the graph beyond), for fast paths that hand it the
+// objects they cannot decide. It takes scratch space from a pool on first use and keeps
 // it until Release. The zero value is ready; a solver is not safe for
 // concurrent use.
 type solver struct{ g *graph }

@@ -49,11 +49,16 @@ func Calculate(sources [][]byte, vectorOffset, objectSize int, results []Result,
 	if err != nil {
 		return err
 	}
-	calculate := active.calculate
-	if objects*len(sources) <= smallBatch {
-		calculate = calculateGeneric
+	return calculatorFor(objects, len(sources))(sources, vectorOffset, objectSize, 0, objects, results, target)
+}
+
+// calculatorFor is what Calculate runs on a batch of objects of n replicas:
+// the active implementation, or generic for a small batch.
+func calculatorFor(objects, n int) func(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
+	if objects*n <= smallBatch {
+		return calculateGeneric
 	}
-	return calculate(sources, vectorOffset, objectSize, 0, objects, results, target)
+	return active.calculate
 }
 
 // smallBatch is the most vectors (objects times replicas) for which

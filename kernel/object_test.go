@@ -150,8 +150,12 @@ func TestQuorumAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 4))
 	roles := make([]kernel.Role, 128)
 	for name, sources := range map[string][][]byte{
-		"fast": workload.Fast(rng, 128, 1, 32),
-		"slow": workload.Slow(rng, 128, 1, 32),
+		"agree/3":  workload.Agree(rng, 3, 1, 32),
+		"fast/3":   workload.Fast(rng, 3, 1, 32),
+		"slow/3":   workload.Slow(rng, 3, 1, 32),
+		"slow/16":  workload.Slow(rng, 16, 1, 32),
+		"fast/128": workload.Fast(rng, 128, 1, 32),
+		"slow/128": workload.Slow(rng, 128, 1, 32),
 	} {
 		vectors := vectorsOf(sources, 0)
 		for fn, call := range map[string]func() error{

@@ -25,10 +25,10 @@ func CalculateParallel(sources [][]byte, vectorOffset, objectSize int, results [
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, objects/minObjectsPerWorker)
-	impl := active
 	if workers <= 1 {
-		return impl.calculate(sources, vectorOffset, objectSize, 0, objects, results, target)
+		return calculatorFor(objects, len(sources))(sources, vectorOffset, objectSize, 0, objects, results, target)
 	}
+	impl := active
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
