@@ -255,3 +255,104 @@ func TestPendingChangesIntersect(t *testing.T) {
 		}
 	}
 }
+
+// A retry of a change still in force is AlreadyApplied whatever happened
+// since: a Reconfigure in its joint phase or under verification, an Add
+// whose member failed since, a LeaveJoint before a later joint phase.
+func TestRetryOfChangeInForce(t *testing.T) {
+	m := newManager(t, Rule{}, "a b c d e s*")
+	if a := m.Apply(Change{Epoch: 2, Op: OpReconfigure, Proposal: swap}); a.Status != OK || !a.Joint {
+		t.Fatalf("reconfigure: %+v", a)
+	}
+	if a := m.Apply(Change{Epoch: 2, Op: OpReconfigure, Proposal: swap}); a.Status != AlreadyApplied || !a.Joint {
+		t.Fatalf("retry in the joint phase: %+v", a)
+	}
+	if m.Committed(2) != nil || m.LeaveJoint().Status != OK || m.Committed(3) != nil {
+		t.Fatal("leaving the joint phase")
+	}
+	back := Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}} // e stayed a standby
+	if a := m.Reconfigure(back); a.Status != OK || !a.Joint { // a new joint phase
+		t.Fatalf("back: %+v", a)
+	}
+	if a := m.Apply(Change{Epoch: 3, Op: OpLeaveJoint}); a.Status != AlreadyApplied {
+		t.Fatalf("retry of epoch 3's LeaveJoint during a later joint phase: %+v", a)
+	}
+
+	m = newManager(t, Rule{}, "a b c")
+	add := m.Add(Node{ID: "s", Standby: true})
+	if add.Status != OK || m.Fail("s").Status != OK {
+		t.Fatal("setup")
+	}
+	if a := m.Apply(Change{Epoch: add.Epoch, Op: OpAdd, Node: Node{ID: "s", Standby: true}}); a.Status != AlreadyApplied {
+		t.Fatalf("retry of Add(s) after Fail(s): %+v", a)
+	}
+
+	m = newManager(t, Rule{}, "a b c d e")
+	p := Proposal{Rule: Rule{Weighted: true}, Voters: []Vote{{ID: "a", Weight: 1200}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}}
+	var retry Answer
+	if adj := m.Adjust(2, p, func(Config) error { retry = m.Apply(Change{Epoch: 2, Op: OpReconfigure, Proposal: p}); return nil }); adj.Answer.Status != OK {
+		t.Fatalf("adjust: %+v", adj.Answer)
+	}
+	if retry.Status != AlreadyApplied {
+		t.Fatalf("retry during verification: %+v", retry)
+	}
+}
+
+// While the store's state is uncertain every change is refused, even one
+// that would change nothing, and an adjustment whose history save made it
+// uncertain says so in its answer.
+func TestUncertainRefusesEverything(t *testing.T) {
+	defer func() { syncDirHook = nil }()
+	failMain := func(path string) error {
+		if strings.HasSuffix(path, ".prev") {
+			return nil
+		}
+		return errors.New("EIO")
+	}
+	s, m := storeWith(t) // epoch 4, a failed
+	syncDirHook = failMain
+	m.Recover("a")
+	syncDirHook = nil
+	if a := m.Fail("a"); a.Status != StoreFailed || !errors.Is(a.Cause, ErrUncertain) {
+		t.Fatalf("Fail(a), which the manager's memory holds already: %+v", a)
+	}
+	if adj := m.Adjust(0, swap, nil); adj.Answer.Status != StoreFailed || !errors.Is(adj.Answer.Cause, ErrUncertain) || adj.ID != 0 {
+		t.Fatalf("Adjust while uncertain: %+v", adj)
+	}
+
+	s, m = storeWith(t)
+	if err := m.Committed(m.Epoch()); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	syncDirHook = func(path string) error {
+		if calls++; calls == 4 { // the save of the "verified" note (each save syncs .prev, then the file)
+			return failMain(path)
+		}
+		return nil
+	}
+	adj := m.Adjust(0, Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}}, nil)
+	syncDirHook = nil
+	if adj.Answer.Status != OK || !errors.Is(adj.Answer.Cause, ErrUncertain) || !strings.Contains(adj.Answer.Reason, "reopened") {
+		t.Fatalf("adjustment whose history save failed after its rename: %+v", adj.Answer)
+	}
+	if _, err := Open(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An adjustment that starts nothing (already in force) takes no number.
+func TestAlreadyAppliedAdjustmentTakesNoNumber(t *testing.T) {
+	s, m := storeWith(t)
+	if adj := m.Adjust(0, m.Config().Proposal(), nil); adj.Answer.Status != AlreadyApplied || adj.ID != 0 {
+		t.Fatalf("%+v", adj)
+	}
+	refused := m.Adjust(0, Proposal{Voters: []Vote{{ID: "q"}}}, nil)
+	reopened, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next := reopened.Adjust(0, Proposal{Voters: []Vote{{ID: "q"}}}, nil); next.ID <= refused.ID {
+		t.Fatalf("adjustment %d given out again (refused was %d)", next.ID, refused.ID)
+	}
+}

@@ -340,14 +340,31 @@ func (m *Manager) note(events ...Event) {
 func (m *Manager) inForce(c Change, adj uint64) bool {
 	switch c.Op {
 	case OpLeaveJoint:
-		return !m.cfg.Joint()
+		return true // a joint phase, once left, stays left (a later one is another change)
+	case OpAdd:
+		n, ok := m.cfg.Node(c.Node.ID) // still a member, whatever its health since
+		return ok && n.State != Left
 	case OpRemove:
 		n, ok := m.cfg.Node(c.ID)
 		return !ok || n.State == Left
+	case OpReconfigure:
+		// In force when its voters decide now, in or out of a joint phase.
+		p, err := m.cfg.withProposal(c.Proposal)
+		return err == nil && m.cfg.Quorum().Equal(p.Quorum())
 	}
 	c.Epoch = 0
 	_, _, ans, ok := m.plan(c, adj)
 	return !ok && ans.Status == AlreadyApplied
+}
+
+// uncertainAnswer is the answer to every change while the store's state is
+// uncertain (see ErrUncertain).
+func (m *Manager) uncertainAnswer() (Answer, bool) {
+	if m.uncertain == nil {
+		return Answer{}, false
+	}
+	return Answer{Status: StoreFailed, Epoch: m.cfg.Epoch, Joint: m.cfg.Joint(), Cause: m.uncertain,
+		Reason: "an earlier save may not have reached the disk: reopen the manager from its store"}, true
 }
 
 // Apply answers a change request, applying it as the next epoch if it is
@@ -357,6 +374,9 @@ func (m *Manager) inForce(c Change, adj uint64) bool {
 func (m *Manager) Apply(c Change) Answer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if ans, stuck := m.uncertainAnswer(); stuck {
+		return ans
+	}
 	next, ev, ans, ok := m.plan(c, 0)
 	if !ok {
 		return ans
@@ -707,7 +727,17 @@ func (m *Manager) Adjust(epoch uint64, p Proposal, verify func(Config) error) (r
 	defer m.mu.Unlock()
 	cur := m.cfg
 	res = Adjustment{Before: cur.Quorum()}
-	defer func() { res.After = m.cfg.Quorum() }() // whatever the outcome: what is in force
+	defer func() {
+		res.After = m.cfg.Quorum() // whatever the outcome: what is in force
+		if m.uncertain != nil && res.Answer.Cause == nil {
+			res.Answer.Cause = m.uncertain
+			res.Answer.Reason += "; a save of its history may not have reached the disk: the manager refuses changes until it is reopened from its store"
+		}
+	}()
+	if ans, stuck := m.uncertainAnswer(); stuck {
+		res.Answer = ans
+		return res
+	}
 	if m.adjusting != 0 {
 		res.Answer = Answer{Status: Conflict, Epoch: cur.Epoch, Joint: cur.Joint(), Reason: fmt.Sprintf("adjustment %d is in progress", m.adjusting)}
 		return res
@@ -718,20 +748,25 @@ func (m *Manager) Adjust(epoch uint64, p Proposal, verify func(Config) error) (r
 
 	next, ev, ans, ok := m.plan(Change{Epoch: epoch, Op: OpReconfigure, Proposal: p}, 0)
 	if !ok {
-		if ans.Status != AlreadyApplied {
-			m.counters.refused++
-			e := Event{Epoch: cur.Epoch, Op: OpReconfigure, Step: StepRefused, Adjustment: res.ID, Detail: ans.Status.String() + ": " + ans.Reason}
-			m.note(e)
-			step(e)
-		}
 		res.Answer = ans
+		if ans.Status == AlreadyApplied { // nothing started: the number is not given out
+			m.adjustments--
+			res.ID = 0
+			return res
+		}
+		m.counters.refused++
+		e := Event{Epoch: cur.Epoch, Op: OpReconfigure, Step: StepRefused, Adjustment: res.ID, Detail: ans.Status.String() + ": " + ans.Reason}
+		m.note(e)
+		step(e)
 		return res
 	}
 	ev.Adjustment = res.ID
 	m.adjusting, m.restore = res.ID, cur.Proposal()
 	defer func() { m.adjusting, m.restore = 0, Proposal{} }()
 	validated := Event{Epoch: cur.Epoch, Op: OpReconfigure, Step: StepValidated, Adjustment: res.ID, Detail: ev.Detail}
-	if err := m.commit(next, validated, ev); err != nil {
+	if err := m.commit(next, validated, ev); err != nil { // nothing started, nothing persisted
+		m.adjustments--
+		res.ID = 0
 		res.Answer = Answer{Status: StoreFailed, Epoch: cur.Epoch, Joint: cur.Joint(), Reason: "not persisted", Cause: err}
 		return res
 	}
