@@ -271,7 +271,7 @@ func TestRetryOfChangeInForce(t *testing.T) {
 		t.Fatal("leaving the joint phase")
 	}
 	back := Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}} // e stayed a standby
-	if a := m.Reconfigure(back); a.Status != OK || !a.Joint { // a new joint phase
+	if a := m.Reconfigure(back); a.Status != OK || !a.Joint {                               // a new joint phase
 		t.Fatalf("back: %+v", a)
 	}
 	if a := m.Apply(Change{Epoch: 3, Op: OpLeaveJoint}); a.Status != AlreadyApplied {
