@@ -2,11 +2,13 @@ package kernel
 
 import "os"
 
-// implementation is one way to run Calculate: calculate decides objects
-// [from, to) of arguments that validate accepted.
+// rangeFunc decides objects [from, to) of arguments that validate accepted.
+type rangeFunc func(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error
+
+// implementation is one way to run Calculate.
 type implementation struct {
 	name      string
-	calculate func(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error
+	calculate rangeFunc
 }
 
 // implementations lists what this build and CPU can run, fastest first.

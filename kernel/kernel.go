@@ -54,7 +54,7 @@ func Calculate(sources [][]byte, vectorOffset, objectSize int, results []Result,
 
 // calculatorFor is what Calculate runs on a batch of objects of n replicas:
 // the active implementation, or generic for a small batch.
-func calculatorFor(objects, n int) func(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
+func calculatorFor(objects, n int) rangeFunc {
 	if objects*n <= smallBatch {
 		return calculateGeneric
 	}
