@@ -40,6 +40,7 @@ type graph struct {
 	total [256]int32     // count plus the dependency's total
 	state [256]uint8     // chain walk: unvisited, onPath or done
 	path  [256]uint8     // the chain walk's stack
+	depth [256]uint8     // place: states behind the leader, for nodes on its chain
 }
 
 const (
@@ -223,28 +224,35 @@ func (r Role) String() string {
 	return "outside"
 }
 
-// roles writes the role of each replica of the object the graph holds,
-// whose result is r.
-func (g *graph) roles(vectors [][]byte, r Result, roles []Role) {
+// place writes the role, depth or both (nil slices are not written) of
+// each replica of the object the graph holds, whose result is r.
+func (g *graph) place(vectors [][]byte, r Result, roles []Role, depths []uint8) {
 	if r.Forked {
-		clear(roles)
+		placeTwo(vectors, r, roles, depths) // every replica outside, whatever the vectors
 		return
 	}
-	// Mark the chain from the leader's node down through its dependencies.
-	// Totals are known, so the walk is acyclic and ends.
+	// Walk the chain from the leader's node down through its dependencies,
+	// numbering the states. Totals are known, so the walk is acyclic and ends.
 	leader := g.nodeOf(vectors[r.Leader])
 	clear(g.state[:g.n])
+	d := uint8(0)
 	for j := leader; j != noNode; j = g.dep[j] {
-		g.state[j] = onPath
+		g.state[j], g.depth[j] = onPath, d
+		d++
 	}
 	for i, v := range vectors {
-		switch j := g.nodeOf(v); {
-		case j == leader:
-			roles[i] = Current
-		case g.state[j] == onPath:
-			roles[i] = Lagging
-		default:
-			roles[i] = Outside
+		role, depth := Outside, uint8(NotInChain)
+		if j := g.nodeOf(v); g.state[j] == onPath {
+			role, depth = Lagging, g.depth[j]
+			if j == leader {
+				role = Current
+			}
+		}
+		if roles != nil {
+			roles[i] = role
+		}
+		if depths != nil {
+			depths[i] = depth
 		}
 	}
 }

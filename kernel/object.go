@@ -32,15 +32,43 @@ func Quorum(vectors [][]byte) (Result, error) {
 // Outside) into roles, which must have room for one per vector. In a
 // split-brain every replica is Outside. On an error roles is untouched.
 func Roles(vectors [][]byte, roles []Role) (Result, error) {
+	if len(roles) < len(vectors) {
+		if err := checkVectors(vectors); err != nil {
+			return Result{}, err
+		}
+		return Result{}, invalid("roles has room for %d replicas, want %d", len(roles), len(vectors))
+	}
+	return place(vectors, roles[:len(vectors)], nil)
+}
+
+// NotInChain is the depth of a replica outside the longest chain, and of
+// every replica of a split-brain object.
+const NotInChain = 255
+
+// Depths is Quorum that also writes how many states each replica is behind
+// the leader into depths, which must have room for one per vector: 0 at the
+// leader's state (Current), k for a replica k writes behind (Lagging), and
+// NotInChain for one outside the chain (Outside). A repair that catches up
+// the farthest behind first never lets the quorum go backwards. On an
+// error depths is untouched.
+func Depths(vectors [][]byte, depths []uint8) (Result, error) {
+	if len(depths) < len(vectors) {
+		if err := checkVectors(vectors); err != nil {
+			return Result{}, err
+		}
+		return Result{}, invalid("depths has room for %d replicas, want %d", len(depths), len(vectors))
+	}
+	return place(vectors, nil, depths[:len(vectors)])
+}
+
+// place decides one object and writes each replica's role, depth or both
+// (a nil slice is not written).
+func place(vectors [][]byte, roles []Role, depths []uint8) (Result, error) {
 	if err := checkVectors(vectors); err != nil {
 		return Result{}, err
 	}
-	if len(roles) < len(vectors) {
-		return Result{}, invalid("roles has room for %d replicas, want %d", len(roles), len(vectors))
-	}
-	roles = roles[:len(vectors)]
 	if r, ok := fastGeneric(vectors, 0); ok {
-		twoVectorRoles(vectors, r, roles)
+		placeTwo(vectors, r, roles, depths)
 		return r, nil
 	}
 	g := getGraph()
@@ -50,7 +78,7 @@ func Roles(vectors [][]byte, roles []Role) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	g.roles(vectors, r, roles)
+	g.place(vectors, r, roles, depths)
 	return r, nil
 }
 
@@ -88,25 +116,33 @@ func checkVectors(vectors [][]byte) error {
 	return nil
 }
 
-// twoVectorRoles gives the roles of an object the fast path decided: it
+// placeTwo places the replicas of an object the fast path decided: it
 // holds at most two distinct vectors, so a replica not at the leader's
-// vector holds the other one, which is in the chain exactly when some
-// replica lags.
-func twoVectorRoles(vectors [][]byte, r Result, roles []Role) {
+// vector holds the other one, which is in the chain, one write behind,
+// exactly when some replica lags.
+func placeTwo(vectors [][]byte, r Result, roles []Role, depths []uint8) {
 	if r.Forked {
 		clear(roles)
+		for i := range depths {
+			depths[i] = NotInChain
+		}
 		return
 	}
-	other := Outside
+	otherRole, otherDepth := Outside, uint8(NotInChain)
 	if r.Repair > 0 {
-		other = Lagging
+		otherRole, otherDepth = Lagging, 1
 	}
 	leader := load(vectors[r.Leader], 0)
 	for i, v := range vectors {
+		role, depth := otherRole, otherDepth
 		if load(v, 0) == leader {
-			roles[i] = Current
-		} else {
-			roles[i] = other
+			role, depth = Current, 0
+		}
+		if roles != nil {
+			roles[i] = role
+		}
+		if depths != nil {
+			depths[i] = depth
 		}
 	}
 }

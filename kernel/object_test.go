@@ -27,6 +27,29 @@ func wantErr(k testvectors.ErrKind) error {
 	return nil
 }
 
+// depthsOf is each replica's distance behind the leader, from the
+// reference's roles: follow ID1 links down from the leader's state (a
+// valid object has one ID1 per ID0) until the replica's own state.
+func depthsOf(vectors [][]byte, r kernel.Result, roles []int) []uint8 {
+	dep := map[string]string{}
+	for _, v := range vectors {
+		dep[string(v[:16])] = string(v[16:])
+	}
+	out := make([]uint8, len(vectors))
+	for i, v := range vectors {
+		out[i] = kernel.NotInChain
+		if roles[i] == testvectors.RoleOutside {
+			continue
+		}
+		d, id := uint8(0), string(vectors[r.Leader][:16])
+		for id != string(v[:16]) {
+			id, d = dep[id], d+1
+		}
+		out[i] = d
+	}
+	return out
+}
+
 // checkObject compares Quorum and Roles on one object with the reference
 // model and with Calculate.
 func checkObject(t *testing.T, vectors [][]byte, context func() string) {
@@ -43,6 +66,9 @@ func checkObject(t *testing.T, vectors [][]byte, context func() string) {
 	gotR, errR := kernel.Roles(vectors, roles)
 	if !errors.Is(errR, wantErr(want.Err)) || (errR == nil) != (err == nil) {
 		t.Fatalf("%s: Roles error %v, reference %v", context(), errR, want.Err)
+	}
+	if _, errD := kernel.Depths(vectors, make([]uint8, len(vectors))); !errors.Is(errD, wantErr(want.Err)) || (errD == nil) != (err == nil) {
+		t.Fatalf("%s: Depths error %v, reference %v", context(), errD, want.Err)
 	}
 	if err != nil {
 		for i, r := range roles {
@@ -70,6 +96,20 @@ func checkObject(t *testing.T, vectors [][]byte, context func() string) {
 	}
 	if roles[len(vectors)] != 99 {
 		t.Fatalf("%s: Roles wrote past the last replica", context())
+	}
+	depths := make([]uint8, len(vectors)+1)
+	depths[len(vectors)] = 99
+	if r, err := kernel.Depths(vectors, depths); err != nil || r != got {
+		t.Fatalf("%s: Depths %+v (%v), Quorum %+v", context(), r, err, got)
+	}
+	wantDepths := depthsOf(vectors, got, wantRoles)
+	for i := range vectors {
+		if depths[i] != wantDepths[i] {
+			t.Fatalf("%s: replica %d depth %d, want %d (role %d)", context(), i, depths[i], wantDepths[i], wantRoles[i])
+		}
+	}
+	if depths[len(vectors)] != 99 {
+		t.Fatalf("%s: Depths wrote past the last replica", context())
 	}
 }
 
@@ -131,6 +171,12 @@ func TestQuorumArguments(t *testing.T) {
 		if _, err := kernel.Quorum(c.vectors); !errors.Is(err, kernel.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Quorum: err = %v, want ErrInvalid naming %q", err, c.want)
 		}
+		if _, err := kernel.Depths(c.vectors, make([]uint8, 256)); !errors.Is(err, kernel.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Depths: err = %v, want ErrInvalid naming %q", err, c.want)
+		}
+	}
+	if _, err := kernel.Depths(suite.Letters("B/A B/A"), make([]uint8, 1)); !errors.Is(err, kernel.ErrInvalid) || !strings.Contains(err.Error(), "depths has room for 1") {
+		t.Errorf("Depths with a short depths: %v", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -105,10 +104,21 @@ func (c Config) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
 			return Decision{}, fmt.Errorf("manager: replicas[%d] and replicas[%d] are both %q: a node must vote once", i, j, replicas[i])
 		}
 	}
-	roles := make([]kernel.Role, n)
-	r, err := kernel.Roles(vectors, roles)
+	depths := make([]uint8, n)
+	r, err := kernel.Depths(vectors, depths)
 	if err != nil {
 		return Decision{}, fmt.Errorf("manager: %w", err)
+	}
+	roles := make([]kernel.Role, n)
+	for i, d := range depths {
+		switch d {
+		case 0:
+			roles[i] = kernel.Current
+		case kernel.NotInChain:
+			roles[i] = kernel.Outside
+		default:
+			roles[i] = kernel.Lagging
+		}
 	}
 
 	d := Decision{Epoch: c.Epoch, Result: r, Roles: roles, Leader: -1}
@@ -148,41 +158,22 @@ func (c Config) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
 		return d, nil
 	}
 	d.Verdict = Quorate
-	d.Repair = repairOrder(vectors, roles, d.Leader)
+	d.Repair = repairOrder(depths)
 	return d, nil
 }
 
 // repairOrder lists the lagging replicas by distance behind the leader,
 // farthest first, then the outside ones, each in index order.
-func repairOrder(vectors [][]byte, roles []kernel.Role, leader int) []int {
-	// Walk the chain down from the leader's dependency: the replicas whose
-	// ID0 is the state one step down are behind by one, and their ID1 (one
-	// ID1 per ID0, or kernel.Roles would have refused a conflict) is the
-	// next state down. The chain ends at a state no replica holds.
-	behind := make([]int, len(vectors))
-	next := vectors[leader][kernel.IDSize:]
-	for depth := 1; depth <= len(vectors); depth++ {
-		var below []byte
-		for i, v := range vectors {
-			if roles[i] == kernel.Lagging && bytes.Equal(v[:kernel.IDSize], next) {
-				behind[i] = depth
-				below = v[kernel.IDSize:]
-			}
-		}
-		if below == nil {
-			break
-		}
-		next = below
-	}
+func repairOrder(depths []uint8) []int {
 	repair := []int{}
-	for i, role := range roles {
-		if role == kernel.Lagging {
+	for i, d := range depths {
+		if d != 0 && d != kernel.NotInChain {
 			repair = append(repair, i)
 		}
 	}
-	slices.SortStableFunc(repair, func(a, b int) int { return cmp.Compare(behind[b], behind[a]) })
-	for i, role := range roles {
-		if role == kernel.Outside {
+	slices.SortStableFunc(repair, func(a, b int) int { return cmp.Compare(depths[b], depths[a]) })
+	for i, d := range depths {
+		if d == kernel.NotInChain {
 			repair = append(repair, i)
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 
@@ -118,38 +117,19 @@ func (d *decider) describe(n int) string {
 
 // chainDepths writes how many states each replica is behind the leader:
 // 0 for current replicas, k for a lagging one k states behind, -1 for the
-// replicas outside the chain. It walks the chain down from the leader's
-// dependency; every state on it down to the last lagging replica is held
-// by some replica (a state no replica holds ends the chain). The engine
-// uses it to check decide's repair order and to reuse a decision for the
-// next object of the same shape.
-func chainDepths(vectors [][]byte, roles []kernel.Role, leader int, depth []int) {
-	lagging := 0
-	for i, role := range roles[:len(vectors)] {
-		depth[i] = -1
-		switch role {
-		case kernel.Current:
-			depth[i] = 0
-		case kernel.Lagging:
-			lagging++
+// replicas outside the chain (kernel.Depths). The engine uses it to check
+// decide's repair order and to reuse a decision for the next object of the
+// same shape.
+func chainDepths(vectors [][]byte, depth []int) error {
+	var d [kernel.SourcesMax]uint8
+	if _, err := kernel.Depths(vectors, d[:len(vectors)]); err != nil {
+		return err
+	}
+	for i, k := range d[:len(vectors)] {
+		depth[i] = int(k)
+		if k == kernel.NotInChain {
+			depth[i] = -1
 		}
 	}
-	if leader < 0 || leader >= len(vectors) {
-		return
-	}
-	next := vectors[leader][kernel.IDSize:]
-	for d := 1; lagging > 0; d++ {
-		var below []byte
-		for i, v := range vectors {
-			if roles[i] == kernel.Lagging && depth[i] < 0 && bytes.Equal(v[:kernel.IDSize], next) {
-				depth[i] = d
-				below = v[kernel.IDSize:]
-				lagging--
-			}
-		}
-		if below == nil {
-			return
-		}
-		next = below
-	}
+	return nil
 }

@@ -61,7 +61,9 @@ func TestDecide(t *testing.T) {
 		// Whatever decide says, the engine accepts it.
 		e := &engine{n: n}
 		depth := make([]int, n)
-		chainDepths(vecs, roles, int(r.Leader), depth)
+		if err := chainDepths(vecs, depth); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := e.statusOf(&d, r, roles, depth); err != nil {
 			t.Errorf("%s: %v", c.replicas, err)
 		}
@@ -129,7 +131,9 @@ func TestStatusOfRefuses(t *testing.T) {
 	}
 	e := &engine{n: 3}
 	depth := make([]int, 3)
-	chainDepths(vecs, roles, int(r.Leader), depth)
+	if err := chainDepths(vecs, depth); err != nil {
+		t.Fatal(err)
+	}
 	for _, d := range []decision{
 		{verdict: quorate, leader: 0, repair: []int{0, 1, 2}}, // the leader
 		{verdict: quorate, leader: 0, repair: []int{2, 1}},    // outside before lagging

@@ -229,7 +229,9 @@ func (e *engine) classify(b *batch) error {
 			return fmt.Errorf("object %d: kernel.Roles (%+v, %v) disagrees with kernel.Calculate (%+v): a kernel bug, nothing decided",
 				b.first+int64(i), r2, err, r)
 		}
-		chainDepths(e.vecs, roles, int(r.Leader), e.depth)
+		if err := chainDepths(e.vecs, e.depth); err != nil {
+			return fmt.Errorf("object %d: kernel.Depths: %v (kernel.Roles accepted it): a kernel bug, nothing decided", b.first+int64(i), err)
+		}
 		if !e.lastOK || r != e.lastR || !slices.Equal(roles, e.lastRoles) || !slices.Equal(e.depth, e.lastDepth) {
 			d, err := e.decider.decide(e.vecs, r, roles)
 			if err != nil {
