@@ -319,6 +319,9 @@ func TestUncertainRefusesEverything(t *testing.T) {
 	if adj := m.Adjust(0, swap, nil); adj.Answer.Status != StoreFailed || !errors.Is(adj.Answer.Cause, ErrUncertain) || adj.ID != 0 {
 		t.Fatalf("Adjust while uncertain: %+v", adj)
 	}
+	if re, err := Open(s); err != nil || re.Epoch() != 5 {
+		t.Fatalf("reopened: %v; the file holds Recover(a) as epoch 5", err)
+	}
 
 	s, m = storeWith(t)
 	if err := m.Committed(m.Epoch()); err != nil {
