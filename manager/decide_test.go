@@ -19,29 +19,35 @@ func config(t testing.TB, rule Rule, spec string) Config {
 	t.Helper()
 	c := Config{Epoch: 1, Rule: rule}
 	for _, w := range strings.Fields(spec) {
-		n := Node{Weight: One}
-		if strings.HasSuffix(w, "*") {
-			n.Standby, w = true, strings.TrimSuffix(w, "*")
-		}
-		if strings.HasSuffix(w, "!") {
-			n.State, w = Failed, strings.TrimSuffix(w, "!")
-		}
-		if i := strings.IndexByte(w, '@'); i >= 0 {
-			n.Domain, w = w[i+1:], w[:i]
-		}
-		if i := strings.IndexByte(w, ':'); i >= 0 {
-			var weight int
-			fmt.Sscan(w[i+1:], &weight)
-			n.Weight, w = Weight(weight), w[:i]
-		}
-		n.ID = NodeID(w)
-		c.Nodes = append(c.Nodes, n)
+		c.Nodes = append(c.Nodes, parseNode(w))
 	}
 	slices.SortFunc(c.Nodes, func(a, b Node) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// parseNode reads one node of a config spec: ID, then optionally :weight,
+// @domain, ! (failed) and * (standby), e.g. "a:1500@r1*".
+func parseNode(w string) Node {
+	n := Node{Weight: One}
+	if strings.HasSuffix(w, "*") {
+		n.Standby, w = true, strings.TrimSuffix(w, "*")
+	}
+	if strings.HasSuffix(w, "!") {
+		n.State, w = Failed, strings.TrimSuffix(w, "!")
+	}
+	if i := strings.IndexByte(w, '@'); i >= 0 {
+		n.Domain, w = w[i+1:], w[:i]
+	}
+	if i := strings.IndexByte(w, ':'); i >= 0 {
+		var weight int
+		fmt.Sscan(w[i+1:], &weight)
+		n.Weight, w = Weight(weight), w[:i]
+	}
+	n.ID = NodeID(w)
+	return n
 }
 
 func ids(s string) []NodeID {
