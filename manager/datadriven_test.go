@@ -18,13 +18,14 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the outpu
 // TestData runs the scripts in testdata/: each block is a command, a line
 // "----", and the output it must print, up to a blank line. Commands:
 //
-//	new [majority|byzantine] [weighted] [domains] [min=N] NODE...   (NODE as in config: a@r1 s* x! w:1500)
+//	new [majority|byzantine] [weighted] [domains] [min=N] [tie=ID] NODE...   (NODE as in config: a@r1 s* x! w:1500)
 //	add NODE | remove ID | fail ID | recover ID | suspect ID
 //	reconfigure [RULE...] VOTER...   (VOTER: id or id:weight)
 //	adjust [fail=K] [RULE...] VOTER...   (the K-th verification fails)
 //	leave-joint | commit EPOCH | describe
 //	retry EPOCH COMMAND...   (the command at an explicit epoch)
 //	decide ID=ID0/ID1...   (one object's vectors, SPEC.md's letters)
+//	quorum ID...   (whether these members, say one side of a partition, hold a quorum)
 //
 // go test -run TestData -rewrite rewrites the expected outputs.
 func TestData(t *testing.T) {
@@ -104,6 +105,15 @@ func run(t *testing.T, m **Manager, f []string) string {
 			return "error: " + err.Error()
 		}
 		return fmt.Sprintf("committed through epoch %s", args[0])
+	case "quorum":
+		var ids []NodeID
+		for _, a := range args {
+			ids = append(ids, NodeID(a))
+		}
+		if mgr.Config().IsQuorum(ids) {
+			return joinIDs(ids) + ": a quorum"
+		}
+		return joinIDs(ids) + ": no quorum"
 	case "decide":
 		var vectors [][]byte
 		var replicas []NodeID
@@ -199,6 +209,8 @@ func ruleWord(r *Rule, a string) bool {
 		r.Weighted = true
 	case a == "domains":
 		r.Domains = true
+	case strings.HasPrefix(a, "tie="):
+		r.TieBreaker = NodeID(strings.TrimPrefix(a, "tie="))
 	case strings.HasPrefix(a, "min="):
 		n, _ := strconv.Atoi(strings.TrimPrefix(a, "min="))
 		r.MinVoters = n

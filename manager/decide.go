@@ -146,6 +146,9 @@ func (c Config) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
 	}
 	d.Reason = fmt.Sprintf("chain of %d (%s) holds %s of %s votes, a quorum needs %s",
 		len(chain), joinIDs(chain), qs[0].fmtVotes(d.Tally.Weight), qs[0].fmtVotes(qs[0].TotalWeight()), qs[0].fmtVotes(d.Tally.Threshold))
+	if tb := c.Rule.TieBreaker; tb != "" {
+		d.Reason += fmt.Sprintf(" (or half, with the tie-breaker %s)", tb)
+	}
 	if c.Rule.Domains {
 		d.Reason += fmt.Sprintf(" and a majority in %d domains (has %d)", d.Tally.DomainsNeeded, d.Tally.Domains)
 	}

@@ -164,6 +164,17 @@ type Rule struct {
 	// MinVoters refuses any configuration with fewer voters (raft-autopilot
 	// calls it MinQuorum). 0 means 1.
 	MinVoters int `json:"min_voters"`
+	// TieBreaker, a voter, wins an even split (corosync votequorum's
+	// auto_tie_breaker with a named node): under the crash rule, voters
+	// holding exactly half the votes are a quorum if they include it.
+	// Guarantee: two disjoint halves cannot both hold it, so quorums still
+	// intersect, and a cluster split evenly keeps working on one side (with
+	// 2 voters, the tie-breaker alone is a quorum: votequorum's two_node
+	// without needing fencing). Risk: if the tie-breaker itself fails, its
+	// half is no longer enough and the other half never was: an even split
+	// then stops both sides, as without the rule. It must be a voter; a
+	// change that drops it must name another (or none).
+	TieBreaker NodeID `json:"tie_breaker,omitempty"`
 }
 
 // Validate reports a rule that names an unknown model or a bad minimum.
@@ -173,6 +184,9 @@ func (r Rule) Validate() error {
 	}
 	if r.MinVoters < 0 || r.MinVoters > MaxMembers {
 		return fmt.Errorf("manager: rule.MinVoters must be from 0 to %d, got %d", MaxMembers, r.MinVoters)
+	}
+	if r.TieBreaker != "" && r.Model != Crash {
+		return fmt.Errorf("manager: rule.TieBreaker: a tie-breaker needs the crash rule (a Byzantine quorum is more than two-thirds, never half)")
 	}
 	return nil
 }
@@ -193,6 +207,9 @@ func (r Rule) String() string {
 	}
 	if r.MinVoters > 1 {
 		fmt.Fprintf(&b, ", min %d voters", r.MinVoters)
+	}
+	if r.TieBreaker != "" {
+		fmt.Fprintf(&b, ", tie-breaker %s", r.TieBreaker)
 	}
 	return b.String()
 }
@@ -244,6 +261,9 @@ func (q Quorum) Validate() error {
 		if err := validDomain(v.Domain); err != nil {
 			return fmt.Errorf("manager: voter %q: %w", v.ID, err)
 		}
+	}
+	if id := q.Rule.TieBreaker; id != "" && q.index(id) < 0 {
+		return fmt.Errorf("manager: rule.TieBreaker %q is not a voter", id)
 	}
 	return nil
 }
@@ -365,7 +385,7 @@ func (q Quorum) tally(in []bool) Tally {
 			t.Weight += q.value(v)
 		}
 	}
-	t.Quorate = t.Voters > 0 && t.Weight >= t.Threshold
+	t.Quorate = t.Voters > 0 && (t.Weight >= t.Threshold || q.winsTie(in, t.Weight))
 	if q.Rule.Domains {
 		groups := q.domains()
 		t.DomainsNeeded = len(groups)/2 + 1
@@ -383,6 +403,26 @@ func (q Quorum) tally(in []bool) Tally {
 		t.Quorate = t.Quorate && t.Domains >= t.DomainsNeeded
 	}
 	return t
+}
+
+// winsTie reports whether voters in, holding weight, are exactly half the
+// votes and include the tie-breaker.
+func (q Quorum) winsTie(in []bool, weight uint64) bool {
+	if q.Rule.TieBreaker == "" || 2*weight != q.TotalWeight() {
+		return false
+	}
+	i := q.index(q.Rule.TieBreaker)
+	return i >= 0 && in[i]
+}
+
+// leastQuorum is the least weight any quorum holds: the threshold, or half
+// the votes where a tie-breaker can win a tie. Bounds built on it (joint
+// phases, tolerance) stay safe whatever a tie decides.
+func (q Quorum) leastQuorum() uint64 {
+	if q.Rule.TieBreaker != "" && q.TotalWeight()%2 == 0 {
+		return q.TotalWeight() / 2
+	}
+	return q.Threshold()
 }
 
 // IsQuorum reports whether ids hold a quorum.
@@ -444,25 +484,40 @@ func (q Quorum) domains() []domainGroup {
 }
 
 // MinSize is the fewest voters that can form a quorum (exact, the domain
-// rule included). 0 for a quorum system without voters.
+// rule and a tie-breaker included; with both, a tie is not counted, so it
+// may be one more than the fewest). 0 for a quorum system without voters.
 func (q Quorum) MinSize() int {
 	if len(q.Voters) == 0 {
 		return 0
 	}
 	t := q.Threshold()
 	if !q.Rule.Domains {
-		ws := make([]uint64, len(q.Voters))
-		for i, v := range q.Voters {
-			ws[i] = q.value(v)
-		}
-		slices.SortFunc(ws, func(a, b uint64) int { return cmp.Compare(b, a) })
-		var sum uint64
-		for i, w := range ws {
-			if sum += w; sum >= t {
-				return i + 1
+		heaviest := func(skip int, need uint64) int { // fewest voters (but skip) reaching need
+			var ws []uint64
+			for i, v := range q.Voters {
+				if i != skip {
+					ws = append(ws, q.value(v))
+				}
 			}
+			slices.SortFunc(ws, func(a, b uint64) int { return cmp.Compare(b, a) })
+			var sum uint64
+			for i, w := range ws {
+				if sum >= need {
+					return i
+				}
+				sum += w
+			}
+			if sum >= need {
+				return len(ws)
+			}
+			return len(q.Voters) + 1 // unreachable
 		}
-		return len(ws)
+		size := min(len(q.Voters), heaviest(-1, t))
+		if tb := q.index(q.Rule.TieBreaker); tb >= 0 && q.TotalWeight()%2 == 0 {
+			half, own := q.TotalWeight()/2, q.value(q.Voters[tb])
+			size = min(size, 1+heaviest(tb, subFloor(half, own)))
+		}
+		return size
 	}
 	// Within a domain the heaviest voters are always the best picks, so a
 	// quorum is a count per domain. best[c][s]: the most weight c voters
@@ -521,7 +576,9 @@ func (q Quorum) MinSize() int {
 // rest without a quorum; in must hold a quorum. Exact: a loss breaks a
 // quorum by taking the weight below the threshold (cheapest: the heaviest
 // first) or by taking enough domains below their majority (cheapest: the
-// cheapest domains, each heaviest first), and these are independent.
+// cheapest domains, each heaviest first), and these are independent. With
+// a tie-breaker a half holding it stays a quorum, so the true count may be
+// higher: tolerance built on it errs on the safe side.
 func (q Quorum) minBreak(in []bool) int {
 	t := q.Threshold()
 	var have []uint64
@@ -614,7 +671,7 @@ func Intersect(a, b Quorum) bool {
 	// quorums are disjoint at best when a takes every voter only it has and
 	// b likewise; the shared voters must then split so that a still gets
 	// need[a] and b need[b] of their votes.
-	needA, needB := a.Threshold(), b.Threshold()
+	needA, needB := a.leastQuorum(), b.leastQuorum()
 	type shared struct{ wa, wb uint64 }
 	var common []shared
 	for _, v := range a.Voters {
