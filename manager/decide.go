@@ -82,6 +82,12 @@ type Decision struct {
 // A cyclic or conflicting object is an error wrapping kernel.ErrCyclic or
 // kernel.ErrConflict, as are bad vectors.
 func (c Config) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
+	return c.decide(c.systems(), vectors, replicas)
+}
+
+// decide is Decide with the configuration's quorum systems at hand (the
+// Manager keeps them beside the configuration it publishes).
+func (c Config) decide(qs []Quorum, vectors [][]byte, replicas []NodeID) (Decision, error) {
 	n := len(replicas)
 	if n < 1 || n > MaxMembers {
 		return Decision{}, fmt.Errorf("manager: replicas must name 1 to %d replicas, got %d", MaxMembers, n)
@@ -94,17 +100,11 @@ func (c Config) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
 			return Decision{}, fmt.Errorf("manager: replicas[%d] is %q, not a member of epoch %d", i, id, c.Epoch)
 		}
 	}
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
+	if i, j, dup := duplicate(replicas); dup {
+		return Decision{}, fmt.Errorf("manager: replicas[%d] and replicas[%d] are both %q: a node must vote once", i, j, replicas[i])
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Or(cmp.Compare(replicas[a], replicas[b]), cmp.Compare(a, b)) })
-	for k := 1; k < n; k++ {
-		if i, j := order[k-1], order[k]; replicas[i] == replicas[j] {
-			return Decision{}, fmt.Errorf("manager: replicas[%d] and replicas[%d] are both %q: a node must vote once", i, j, replicas[i])
-		}
-	}
-	depths := make([]uint8, n)
+	var depthBuf [MaxMembers]uint8
+	depths := depthBuf[:n]
 	r, err := kernel.Depths(vectors, depths)
 	if err != nil {
 		return Decision{}, fmt.Errorf("manager: %w", err)
@@ -129,14 +129,14 @@ func (c Config) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
 	}
 	d.Leader = int(r.Leader)
 	d.LeaderNode = replicas[d.Leader]
-	var chain []NodeID
+	chain := make([]NodeID, 0, n)
+	d.Chain = make([]int, 0, n)
 	for i, role := range roles {
 		if role != kernel.Outside {
 			d.Chain = append(d.Chain, i)
 			chain = append(chain, replicas[i])
 		}
 	}
-	qs := c.systems()
 	d.Tally = qs[0].Tally(chain)
 	quorate := d.Tally.Quorate
 	if len(qs) > 1 {
@@ -181,6 +181,32 @@ func repairOrder(depths []uint8) []int {
 		}
 	}
 	return repair
+}
+
+// duplicate finds a node named twice, the pair with the lowest second index.
+func duplicate(ids []NodeID) (i, j int, found bool) {
+	if len(ids) <= 16 { // a few comparisons beat sorting
+		for j := range ids {
+			for i := range j {
+				if ids[i] == ids[j] {
+					return i, j, true
+				}
+			}
+		}
+		return 0, 0, false
+	}
+	order := make([]int, len(ids))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Or(cmp.Compare(ids[a], ids[b]), cmp.Compare(a, b)) })
+	best := -1
+	for k := 1; k < len(order); k++ {
+		if a, b := order[k-1], order[k]; ids[a] == ids[b] && (best < 0 || b < j || b == j && a < i) {
+			i, j, best = a, b, 0
+		}
+	}
+	return i, j, best == 0
 }
 
 func joinIDs(ids []NodeID) string {

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -77,4 +78,29 @@ func BenchmarkDecide(b *testing.B) {
 			}
 		})
 	})
+}
+
+// duplicate names the same pair whether it compares (up to 16 IDs) or
+// sorts: the lowest second index, then the lowest first.
+func TestDuplicate(t *testing.T) {
+	rng, seed := newRand(t)
+	for round := range 2000 {
+		ids := make([]NodeID, 1+rng.IntN(40))
+		for k := range ids {
+			ids[k] = NodeID(fmt.Sprint(rng.IntN(len(ids) * 2)))
+		}
+		wi, wj, want := 0, 0, false
+	search:
+		for j := range ids {
+			for i := range j {
+				if ids[i] == ids[j] {
+					wi, wj, want = i, j, true
+					break search
+				}
+			}
+		}
+		if i, j, found := duplicate(ids); found != want || i != wi || j != wj {
+			t.Fatalf("seed %d round %d %v: duplicate = %d, %d, %v; want %d, %d, %v", seed, round, ids, i, j, found, wi, wj, want)
+		}
+	}
 }

@@ -169,9 +169,10 @@ type Manager struct {
 	changed     uint64   // the last epoch that changed the quorum system
 	net         *Network
 	counters    counters
-	// published is a copy of cfg for Decide, the read path, which reads it
-	// without the lock: every commit stores a fresh one.
-	published atomic.Pointer[Config]
+	// published is a copy of cfg and its quorum systems for Decide, the
+	// read path, which reads it without the lock: every commit stores a
+	// fresh one.
+	published atomic.Pointer[decideView]
 	decided   [3]atomic.Uint64 // decisions by Verdict
 }
 
@@ -268,10 +269,16 @@ func (m *Manager) commit(next Config, events ...Event) error {
 	return nil
 }
 
+// decideView is what Decide reads: a configuration and its quorum systems.
+type decideView struct {
+	cfg     Config
+	systems []Quorum
+}
+
 // publishConfig makes the configuration in force the one Decide reads.
 func (m *Manager) publishConfig() {
 	c := m.cfg.Clone()
-	m.published.Store(&c)
+	m.published.Store(&decideView{cfg: c, systems: c.systems()})
 }
 
 // save persists a snapshot, unless the store's state is uncertain.
@@ -685,7 +692,8 @@ func (m *Manager) Recommend(t Targets, strategies ...Strategy) (Recommendation, 
 // Decide judges one object's replica vectors under the configuration in
 // force (see Config.Decide) and counts the verdict in the metrics.
 func (m *Manager) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
-	d, err := m.published.Load().Decide(vectors, replicas)
+	p := m.published.Load()
+	d, err := p.cfg.decide(p.systems, vectors, replicas)
 	if err == nil {
 		m.decided[d.Verdict].Add(1)
 	}
