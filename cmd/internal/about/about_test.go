@@ -58,3 +58,18 @@ func TestClock(t *testing.T) {
 		t.Fatalf("Clock() = %v on %s", ghz, runtime.GOARCH)
 	}
 }
+
+func TestArmCore(t *testing.T) {
+	graviton2 := "processor\t: 0\nBogoMIPS\t: 243.75\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\nprocessor\t: 1\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n"
+	for _, c := range []struct{ cpuinfo, want string }{
+		{graviton2, "ARM Neoverse N1 (implementer 0x41 part 0xd0c)"},
+		{"CPU implementer : 0x41\nCPU part : 0xfff\n", "ARM core (implementer 0x41 part 0xfff)"},
+		{"CPU implementer : 0x99\nCPU part : 0x001\n", "(implementer 0x99 part 0x001)"},
+		{"model name : AMD EPYC\ncpu family : 25\n", ""}, // an x86 host's (qemu-user shows the host's)
+		{"", ""},
+	} {
+		if got := armCore(c.cpuinfo); got != c.want {
+			t.Errorf("armCore(%q) = %q, want %q", c.cpuinfo, got, c.want)
+		}
+	}
+}

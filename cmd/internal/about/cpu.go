@@ -2,7 +2,9 @@ package about
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 
 	"github.com/klauspost/cpuid/v2"
 )
@@ -23,10 +25,68 @@ func CPU() string {
 		if u := Microarchitecture(c.VendorID, c.Family, c.Model); u != "" {
 			id += ", " + u
 		}
+	} else if core := armCore(readCPUInfo()); core != "" {
+		id = runtime.GOARCH + ", " + core
 	} else {
 		id = runtime.GOARCH
 	}
 	return fmt.Sprintf("%s (%s), %d logical CPUs", brand, id, runtime.NumCPU())
+}
+
+// readCPUInfo is Linux's /proc/cpuinfo, or "" elsewhere.
+func readCPUInfo() string {
+	if runtime.GOOS != "linux" {
+		return ""
+	}
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return string(b)
+}
+
+// armCore names an arm64 core from the first "CPU implementer" and "CPU
+// part" of a /proc/cpuinfo (the MIDR fields Linux shows), e.g. "ARM
+// Neoverse N1 (implementer 0x41 part 0xd0c)": the cores of the common
+// cloud machines (Graviton 2-4 are Neoverse N1, V1 and V2). "" if cpuinfo
+// has no such fields.
+func armCore(cpuinfo string) string {
+	var implementer, part string
+	for _, line := range strings.Split(cpuinfo, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch k, v = strings.TrimSpace(k), strings.TrimSpace(v); k {
+		case "CPU implementer":
+			if implementer == "" {
+				implementer = v
+			}
+		case "CPU part":
+			if part == "" {
+				part = v
+			}
+		}
+	}
+	if implementer == "" || part == "" {
+		return ""
+	}
+	name := armParts[implementer+"/"+part]
+	vendor := armImplementers[implementer]
+	switch {
+	case name != "":
+		name = vendor + " " + name + " "
+	case vendor != "":
+		name = vendor + " core "
+	}
+	return fmt.Sprintf("%s(implementer %s part %s)", name, implementer, part)
+}
+
+var armImplementers = map[string]string{"0x41": "ARM", "0x61": "Apple", "0xc0": "Ampere", "0x51": "Qualcomm", "0x48": "HiSilicon", "0x46": "Fujitsu", "0x4e": "NVIDIA"}
+
+var armParts = map[string]string{
+	"0x41/0xd03": "Cortex-A53", "0x41/0xd05": "Cortex-A55", "0x41/0xd07": "Cortex-A57", "0x41/0xd08": "Cortex-A72",
+	"0x41/0xd0b": "Cortex-A76", "0x41/0xd0c": "Neoverse N1", "0x41/0xd0d": "Cortex-A77", "0x41/0xd40": "Neoverse V1",
+	"0x41/0xd41": "Cortex-A78", "0x41/0xd44": "Cortex-X1", "0x41/0xd46": "Cortex-A510", "0x41/0xd47": "Cortex-A710",
+	"0x41/0xd48": "Cortex-X2", "0x41/0xd49": "Neoverse N2", "0x41/0xd4f": "Neoverse V2", "0x41/0xd84": "Neoverse V3",
+	"0x41/0xd8e": "Neoverse N3", "0xc0/0xac3": "AmpereOne", "0x46/0x001": "A64FX",
 }
 
 // Microarchitecture names the core design of an x86 family and model, for
