@@ -1,0 +1,198 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/lockstep/quorum/kernel"
+)
+
+// readScratch is one reader's buffers: an object of every replica.
+type readScratch struct {
+	objs   []byte
+	vecs   [][]byte
+	depths [kernel.SourcesMax]uint8
+}
+
+func (s *Set) scratch() *readScratch {
+	if sc, ok := s.reads.Get().(*readScratch); ok {
+		return sc
+	}
+	return &readScratch{objs: make([]byte, s.count*s.geo.ObjectSize), vecs: make([][]byte, s.count)}
+}
+
+// voters are the indices of the replicas that vote: present and active.
+func (s *Set) voters() []int { return *s.voterList.Load() }
+
+func (s *Set) updateVoters() {
+	v := make([]int, 0, s.count)
+	for i, m := range s.members {
+		if m.voting() {
+			v = append(v, i)
+		}
+	}
+	s.voterList.Store(&v)
+}
+
+// Read reads object i from every voting replica (one pread each), decides
+// its quorum with the kernel and copies the quorum's bytes, vector
+// included, into buf, which must hold ObjectSize bytes. The Result is the
+// kernel's with Leader the index in the set of the replica whose bytes were
+// returned. An object without quorum is an error wrapping ErrNoQuorum,
+// ErrSplitBrain or ErrCorrupt, with buf untouched. With Options.ReadRepair,
+// the lagging and outside replicas of a quorate object are caught up
+// (through the journal) before Read returns. Read allocates nothing.
+func (s *Set) Read(i int64, buf []byte) (kernel.Result, error) {
+	if err := s.checkObject(i, 1, len(buf), "buf"); err != nil {
+		return kernel.Result{}, err
+	}
+	sc := s.scratch()
+	defer s.reads.Put(sc)
+	voters := s.voters()
+	r, err := s.readVoters(i, sc, voters)
+	if err != nil {
+		return kernel.Result{}, err
+	}
+	if err := s.judge(i, r); err != nil {
+		return r, err
+	}
+	leader := int(r.Leader)
+	osz := s.geo.ObjectSize
+	copy(buf, sc.objs[leader*osz:(leader+1)*osz])
+	r.Leader = uint8(voters[leader])
+	if s.opts.ReadRepair && !s.readOnly && (int(r.Length) < len(voters) || r.Repair > 0) {
+		if err := s.repairObject(i); err != nil {
+			return r, fmt.Errorf("object %d: read repair: %w", i, err)
+		}
+	}
+	return r, nil
+}
+
+// readVoters reads object i of each voter into sc and runs kernel.Quorum.
+func (s *Set) readVoters(i int64, sc *readScratch, voters []int) (kernel.Result, error) {
+	osz, vo := s.geo.ObjectSize, s.geo.VectorOffset
+	off := s.objectOffset(i)
+	s.data.RLock()
+	for k, v := range voters {
+		obj := sc.objs[k*osz : (k+1)*osz]
+		if err := readFull(s.members[v], obj, off); err != nil {
+			s.data.RUnlock()
+			return kernel.Result{}, err
+		}
+		sc.vecs[k] = obj[vo : vo+kernel.VectorSize]
+	}
+	s.data.RUnlock()
+	r, err := kernel.Quorum(sc.vecs[:len(voters)])
+	if err != nil {
+		return kernel.Result{}, fmt.Errorf("object %d: %w: %w", i, ErrCorrupt, err)
+	}
+	return r, nil
+}
+
+// judge turns a kernel result into an error unless it is the quorum's.
+func (s *Set) judge(i int64, r kernel.Result) error {
+	switch {
+	case r.Forked:
+		return fmt.Errorf("object %d: %w: two chains tie for longest", i, ErrSplitBrain)
+	case int(r.Length) < s.need:
+		return fmt.Errorf("object %d: %w: the longest chain holds %d replicas, the quorum needs %d", i, ErrNoQuorum, r.Length, s.need)
+	}
+	return nil
+}
+
+// readFull reads len(b) bytes at off; a short read means the replica
+// shrank under the set.
+func readFull(m *member, b []byte, off int64) error {
+	n, err := m.f.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: short read at offset %d: the file shrank while open", m.path, off+int64(n))
+	}
+	return fmt.Errorf("%s: %w", m.path, err)
+}
+
+// checkObject validates an object range and a buffer for it.
+func (s *Set) checkObject(i int64, count int, have int, name string) error {
+	if err := s.usable(false); err != nil {
+		return err
+	}
+	switch {
+	case i < 0 || count < 0 || i > s.geo.Objects-int64(count):
+		return fmt.Errorf("%w: objects %d-%d: the set has %d", ErrInvalid, i, i+int64(count)-1, s.geo.Objects)
+	case have != count*s.geo.ObjectSize:
+		return fmt.Errorf("%w: %s holds %d bytes, %d objects need %d", ErrInvalid, name, have, count, count*s.geo.ObjectSize)
+	}
+	return nil
+}
+
+// ReadRange reads count consecutive objects from first into buf
+// (count*ObjectSize bytes), one pread per replica, and decides them with
+// kernel.Calculate; results gets one Result per object (Leader as in
+// Read). An object without quorum gets zero bytes in buf, and the error
+// returned names the first such object; the others are still read.
+func (s *Set) ReadRange(first int64, count int, buf []byte, results []kernel.Result) error {
+	if err := s.checkObject(first, count, len(buf), "buf"); err != nil {
+		return err
+	}
+	if len(results) < count {
+		return fmt.Errorf("%w: results holds %d, %d objects need as many", ErrInvalid, len(results), count)
+	}
+	if count == 0 {
+		return nil
+	}
+	voters := s.voters()
+	osz := s.geo.ObjectSize
+	span := count * osz
+	if int64(span)*int64(len(voters)) > 1<<30 {
+		return fmt.Errorf("%w: %d objects of %d replicas at once: read at most 1 GiB per call", ErrInvalid, count, len(voters))
+	}
+	srcs := make([][]byte, len(voters))
+	slab := make([]byte, span*len(voters))
+	s.data.RLock()
+	for k, v := range voters {
+		srcs[k] = slab[k*span : (k+1)*span]
+		if err := readFull(s.members[v], srcs[k], s.objectOffset(first)); err != nil {
+			s.data.RUnlock()
+			return err
+		}
+	}
+	s.data.RUnlock()
+	var firstErr error
+	for from := 0; from < count; {
+		sub := make([][]byte, len(srcs))
+		for k := range srcs {
+			sub[k] = srcs[k][from*osz:]
+		}
+		err := kernel.Calculate(sub, s.geo.VectorOffset, osz, results[from:count], nil)
+		next := count
+		if err != nil {
+			var oe *kernel.ObjectError
+			if !errors.As(err, &oe) {
+				return err
+			}
+			next = from + oe.Index
+			results[next] = kernel.Result{}
+			if firstErr == nil {
+				firstErr = fmt.Errorf("object %d: %w: %w", first+int64(next), ErrCorrupt, oe.Err)
+			}
+			clear(buf[next*osz : (next+1)*osz])
+		}
+		for k := from; k < next; k++ {
+			r := &results[k]
+			if err := s.judge(first+int64(k), *r); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				clear(buf[k*osz : (k+1)*osz])
+				continue
+			}
+			copy(buf[k*osz:(k+1)*osz], srcs[r.Leader][k*osz:(k+1)*osz])
+			r.Leader = uint8(voters[r.Leader])
+		}
+		from = next + 1
+	}
+	return firstErr
+}

@@ -1,0 +1,138 @@
+package replica
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/lockstep/quorum/kernel"
+)
+
+// openJournal opens the set's journal (never through a symlink, never a
+// FIFO or device), checks that it is this set's, and replays or reports a
+// committed record.
+func (s *Set) openJournal(path string) error {
+	s.recovery.Journal = path
+	flag := os.O_RDWR
+	if s.readOnly {
+		flag = os.O_RDONLY
+	}
+	f, err := openFile(path, flag, 0, true)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w: %s is missing. It is where a write cut short would be finished from, so the set cannot be written until it is found: if it was moved, give Options.Journal",
+				ErrJournal, path)
+		} else {
+			err = fmt.Errorf("%w: %s: %w", ErrJournal, path, err)
+		}
+		return s.readOnlyCan(err)
+	}
+	if err := checkRegular(f, path); err != nil {
+		f.Close()
+		return err
+	}
+	if err := lock(f, !s.readOnly); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	j := &journal{path: path, f: newDevice(path, f)}
+	s.journal = j
+	if err := j.readHeader(); err != nil {
+		if errors.Is(err, errBlank) {
+			err = fmt.Errorf("%w: %s has no header: it is not a journal this package wrote", ErrJournal, path)
+		}
+		return s.readOnlyCan(err)
+	}
+	if j.hdr.set != s.set {
+		return fmt.Errorf("%w: %s is the journal of set %s, not of %s", ErrJournal, path, j.hdr.set.Short(), s.set.Short())
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() < areaOffset(2, j.hdr.capacity) {
+		return s.readOnlyCan(fmt.Errorf("%w: %s is %d bytes, its header says %d: truncated", ErrJournal, path, fi.Size(), areaOffset(2, j.hdr.capacity)))
+	}
+	s.recovery.Torn = j.torn()
+	rec, err := j.committed(s.count, s.geo)
+	if err != nil {
+		return s.readOnlyCan(err)
+	}
+	if rec == nil {
+		return nil
+	}
+	if s.readOnly {
+		s.recovery.Pending = rec.seq
+		s.pending = make(map[int64]bool, len(rec.entries))
+		for _, e := range rec.entries {
+			s.pending[e.object] = true
+		}
+		return nil
+	}
+	return s.replay(rec)
+}
+
+// readOnlyCan lets a read-only open go on past a journal problem (reads do
+// not need the journal, and Scan says what it could not check); a writable
+// open fails with it.
+func (s *Set) readOnlyCan(err error) error {
+	if !s.readOnly {
+		return err
+	}
+	s.recovery.Problem = err
+	if s.journal != nil {
+		s.journal.f.Close()
+		s.journal = nil
+	}
+	return nil
+}
+
+// replay finishes a committed transaction. It checks every object before it
+// writes any; a replica the record needs that is missing leaves the set open
+// but unwritable (Replace can stand in for it).
+func (s *Set) replay(rec *record) error {
+	vo := s.geo.VectorOffset
+	vec := make([]byte, kernel.VectorSize)
+	skip := make(map[[2]int64]bool)
+	for _, e := range rec.entries {
+		next := e.data[vo : vo+kernel.VectorSize]
+		for _, t := range e.targets {
+			m := s.members[t.replica]
+			switch {
+			case m == nil:
+				s.broken = fmt.Errorf("%w: record %d of %s must also write replica %d, which is missing: open the set with it, or Replace it",
+					ErrJournalPending, rec.seq, s.journal.path, t.replica)
+				s.recovery.Pending = rec.seq
+				return nil
+			case m.id != rec.replicas[t.replica] || (m.state == Rebuilding && e.object >= m.rebuilt):
+				if m.state != Rebuilding {
+					return fmt.Errorf("%w: %s: record %d was written for another replica %d (ID %s, this is %s): nothing replayed",
+						ErrJournal, s.journal.path, rec.seq, t.replica, rec.replicas[t.replica].Short(), m.id.Short())
+				}
+				// Replaced, or not yet rebuilt this far: Rebuild copies the
+				// object from the quorum.
+				skip[[2]int64{e.object, int64(t.replica)}] = true
+				continue
+			}
+			if _, err := m.f.ReadAt(vec, s.objectOffset(e.object)+int64(vo)); err != nil {
+				return fmt.Errorf("%s: %w", m.path, err)
+			}
+			if !bytes.Equal(vec, t.prior[:]) && !bytes.Equal(vec, next) {
+				return fmt.Errorf("%w: %s: record %d would write object %d of %s, which holds neither the state the record found (%x) nor the one it writes (%x) but %x. The journal is stale (restored from a backup?) or the replica was written behind the set's back; replaying it could undo a later write, so nothing was replayed. Read the set read-only to see the objects; move the journal away only if you know its record is void",
+					ErrJournal, s.journal.path, rec.seq, e.object, m.path, t.prior[:kernel.IDSize], next[:kernel.IDSize], vec[:kernel.IDSize])
+			}
+		}
+	}
+	if err := s.applyRounds(rec.entries, func(e *entry, t target) bool { return !skip[[2]int64{e.object, int64(t.replica)}] }); err != nil {
+		return err
+	}
+	h := s.journal.hdr
+	h.applied = true
+	if err := s.journal.writeHeader(h); err != nil {
+		return err
+	}
+	s.recovery.Replayed, s.recovery.Objects = rec.seq, len(rec.entries)
+	return nil
+}
