@@ -16,13 +16,22 @@ func hook(point string) {
 	}
 }
 
-// commitEntries runs a transaction: entries are committed through the
+// commitEntries runs a transaction for anything but a repairing Scan (which
+// counts its own writes apart, see scanner.batch): entries are committed through the
 // journal (as several records when they do not fit one area), then written
 // in place, round by round, and the replicas synced. The caller holds
 // s.commit. An error before a record's commit point means that record
 // wrote nothing; an error after it leaves the set unwritable until it is
 // reopened, which finishes the record (the error wraps ErrJournalPending).
 func (s *Set) commitEntries(entries []entry) error {
+	// Counted once the bytes are in place (or failed to be): a scan that
+	// read before sees the count move.
+	defer s.writes.Add(1)
+	return s.commitQuiet(entries)
+}
+
+// commitQuiet is commitEntries without counting the write in s.writes.
+func (s *Set) commitQuiet(entries []entry) error {
 	if s.broken != nil {
 		return s.broken
 	}
@@ -77,7 +86,6 @@ func (s *Set) commitRecord(entries []entry, ids []ID) error {
 		s.broken = fmt.Errorf("%w: record %d is committed but %w: reopen the set (with space or the device back) to finish it", ErrJournalPending, next.committed, err)
 		return s.broken
 	}
-	s.writes.Add(1)
 	return nil
 }
 

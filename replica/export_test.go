@@ -16,3 +16,10 @@ func SetTestDevice(f func(path string, d Device) Device) { testDevice = f }
 
 // JournalPath is where the set's journal is.
 func JournalPath(s *Set) string { return s.recovery.Journal }
+
+// Abandon closes the set's files without syncing or recording anything, as
+// a crash would leave them (the journal's last record unmarked).
+func Abandon(s *Set) {
+	s.closed.Store(true)
+	closeAll(s.members, s.journal)
+}

@@ -33,14 +33,14 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 		return nil, err
 	}
 	if o.JournalCapacity == 0 {
-		o.JournalCapacity = DefaultJournalCapacity
+		o.JournalCapacity = journalCapacity(len(paths), geo.ObjectSize)
 	}
 	if need := recordSize(len(paths), geo.ObjectSize, []entry{{targets: make([]target, len(paths))}}); o.JournalCapacity < need || o.JournalCapacity > 1<<40 {
 		return nil, fmt.Errorf("%w: journal capacity %d: must hold one object of every replica (%d bytes) and be at most 1 TiB", ErrInvalid, o.JournalCapacity, need)
 	}
-	need, err := checkQuorum(o.Quorum, len(paths))
-	if err != nil {
-		return nil, err
+	need, qerr := checkQuorum(o.Quorum, len(paths))
+	if qerr != nil {
+		return nil, qerr
 	}
 	s := &Set{paths: append([]string(nil), paths...), geo: geo, count: len(paths), need: need, opts: o, set: newID()}
 	ok := false
@@ -51,31 +51,24 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	}()
 	size := DataOffset + geo.bytes()
 	block := false
-	for i, p := range paths {
-		f, have, err := openReplica(p, true, true, true)
-		if err != nil {
-			return nil, err
-		}
-		m := &member{path: p, f: newDevice(p, f), state: Active}
-		s.members = append(s.members, m)
-		if m.key, err = fileKey(f); err != nil {
-			return nil, fileError(p, err)
-		}
-		if err := s.checkDuplicate(i); err != nil {
-			return nil, err
-		}
-		fi, _ := f.Stat()
-		isBlock := !fi.Mode().IsRegular()
+	var err error
+	var sizes []int64
+	if s.members, sizes, err = openMembers(paths, true, true); err != nil {
+		return nil, err
+	}
+	for i, m := range s.members {
+		m.state = Active
+		isBlock := m.block
 		block = block || isBlock
-		if err := refuseOverwrite(m, have, isBlock, o.Force); err != nil {
+		if err := refuseOverwrite(m, sizes[i], isBlock, o.Force); err != nil {
 			return nil, err
 		}
 		if isBlock {
-			if have < size {
-				return nil, fmt.Errorf("%s: %w: the device has %d bytes, the set needs %d (%s and %d of superblocks)", p, ErrInvalid, have, size, geo, DataOffset)
+			if sizes[i] < size {
+				return nil, fmt.Errorf("%s: %w: the device has %d bytes, the set needs %d (%s and %d of superblocks)", m.path, ErrInvalid, sizes[i], size, geo, DataOffset)
 			}
-		} else if err := f.Truncate(size); err != nil {
-			return nil, fileError(p, err)
+		} else if err := m.file.Truncate(size); err != nil {
+			return nil, fileError(m.path, err)
 		}
 	}
 	if o.Journal == "" {
@@ -114,6 +107,13 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	s.updateVoters()
 	ok = true
 	return s, nil
+}
+
+// journalCapacity is the default record area size: DefaultJournalCapacity,
+// or one object of every replica if that is more.
+func journalCapacity(count, objectSize int) int64 {
+	need := recordSize(count, objectSize, []entry{{targets: make([]target, count)}})
+	return max(DefaultJournalCapacity, (need+4095)/4096*4096)
 }
 
 // refuseOverwrite keeps Create from destroying data it was not told to.
@@ -233,11 +233,57 @@ func checkPaths(paths []string, missingOK bool) error {
 func (s *Set) checkDuplicate(i int) error {
 	m := s.members[i]
 	for j, o := range s.members[:i] {
-		if o != nil && (o.key == m.key || (m.super != nil && o.super != nil && o.id == m.id)) {
-			return fmt.Errorf("%w: %s and %s are the same replica", ErrDuplicate, s.paths[j], m.path)
+		if o != nil && o.super != nil && o.id == m.id {
+			return fmt.Errorf("%w: %s and %s hold the same replica ID (a copy of one file?)", ErrDuplicate, s.paths[j], m.path)
 		}
 	}
 	return nil
+}
+
+// openMembers opens every named replica, refuses one file listed twice
+// (whatever paths reach it), and only then locks them all, exclusively to
+// write, before anything reads or writes them. paths[i] "" leaves
+// members[i] nil.
+func openMembers(paths []string, write, create bool) ([]*member, []int64, error) {
+	members := make([]*member, len(paths))
+	sizes := make([]int64, len(paths))
+	fail := func(err error) ([]*member, []int64, error) {
+		closeAll(members, nil)
+		return nil, nil, err
+	}
+	for i, p := range paths {
+		if p == "" {
+			continue
+		}
+		f, size, err := openReplica(p, write, create)
+		if err != nil {
+			return fail(err)
+		}
+		m := &member{path: p, file: f, f: newDevice(p, f)}
+		members[i], sizes[i] = m, size
+		fi, err := f.Stat()
+		if err != nil {
+			return fail(fileError(p, err))
+		}
+		m.block = !fi.Mode().IsRegular()
+		if m.key, err = fileKey(f); err != nil {
+			return fail(fileError(p, err))
+		}
+		for j, o := range members[:i] {
+			if o != nil && o.key == m.key {
+				return fail(fmt.Errorf("%w: %s and %s are the same replica", ErrDuplicate, paths[j], p))
+			}
+		}
+	}
+	for _, m := range members {
+		if m == nil {
+			continue
+		}
+		if err := lock(m.file, write); err != nil {
+			return fail(fmt.Errorf("%s: %w", m.path, err))
+		}
+	}
+	return members, sizes, nil
 }
 
 // Open opens a formatted set: paths[i] is replica i, or "" for one that is
@@ -262,19 +308,16 @@ func Open(paths []string, opts *Options) (*Set, error) {
 		}
 	}()
 	var ref *Superblock
-	for i, p := range paths {
-		if p == "" {
+	members, sizes, err := openMembers(paths, !o.ReadOnly, false)
+	if err != nil {
+		return nil, err
+	}
+	s.members = members
+	for i, m := range s.members {
+		if m == nil {
 			continue
 		}
-		f, size, err := openReplica(p, !o.ReadOnly, false, true)
-		if err != nil {
-			return nil, err
-		}
-		m := &member{path: p, f: newDevice(p, f)}
-		s.members[i] = m
-		if m.key, err = fileKey(f); err != nil {
-			return nil, fileError(p, err)
-		}
+		p, size := m.path, sizes[i]
 		sb, _, err := readSuper(m.f)
 		switch {
 		case errors.Is(err, errBlank):
@@ -308,7 +351,6 @@ func Open(paths []string, opts *Options) (*Set, error) {
 		}
 	}
 	s.geo, s.set, s.gen = ref.Geometry, ref.Set, ref.Generation
-	var err error
 	if s.need, err = checkQuorum(o.Quorum, s.count); err != nil {
 		return nil, err
 	}
@@ -420,23 +462,18 @@ func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	var size int64 = -1
 	var first string
 	h := sha256.New()
-	for i, p := range paths {
-		if p == "" {
+	members, sizes, err := openMembers(paths, !o.ReadOnly, false)
+	if err != nil {
+		return nil, err
+	}
+	s.members = members
+	for i, m := range s.members {
+		if m == nil {
 			h.Write(make([]byte, 16))
 			continue
 		}
-		f, sz, err := openReplica(p, !o.ReadOnly, false, true)
-		if err != nil {
-			return nil, err
-		}
-		m := &member{path: p, f: newDevice(p, f), state: Active}
-		s.members[i] = m
-		if m.key, err = fileKey(f); err != nil {
-			return nil, fileError(p, err)
-		}
-		if err := s.checkDuplicate(i); err != nil {
-			return nil, err
-		}
+		m.state = Active
+		p, sz := m.path, sizes[i]
 		m.id = rawID(m.key)
 		h.Write(m.id[:])
 		if size >= 0 && sz != size {
@@ -459,7 +496,6 @@ func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	}
 	s.geo = geo
 	copy(s.set[:], h.Sum(nil))
-	var err error
 	if s.need, err = checkQuorum(o.Quorum, s.count); err != nil {
 		return nil, err
 	}
@@ -476,7 +512,7 @@ func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	}
 	if _, err := os.Lstat(jpath); errors.Is(err, fs.ErrNotExist) {
 		if !s.readOnly {
-			if s.journal, err = createJournal(jpath, s.set, DefaultJournalCapacity, false); err != nil {
+			if s.journal, err = createJournal(jpath, s.set, journalCapacity(s.count, geo.ObjectSize), false); err != nil {
 				return nil, err
 			}
 		}

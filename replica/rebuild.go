@@ -33,11 +33,11 @@ func (s *Set) Replace(i int, path string) error {
 	}
 	s.commit.Lock()
 	defer s.commit.Unlock()
-	f, size, err := openReplica(path, true, true, true)
+	f, size, err := openReplica(path, true, true)
 	if err != nil {
 		return err
 	}
-	m := &member{path: path, f: newDevice(path, f), state: Rebuilding}
+	m := &member{path: path, file: f, f: newDevice(path, f), state: Rebuilding}
 	fail := func(err error) error {
 		m.f.Close()
 		return err
@@ -49,6 +49,15 @@ func (s *Set) Replace(i int, path string) error {
 		if o != nil && k != i && o.key == m.key {
 			return fail(fmt.Errorf("%w: %s is replica %d of this set already", ErrDuplicate, path, k))
 		}
+	}
+	if old := s.members[i]; old != nil && old.key == m.key {
+		// Replica i formatted afresh: it stops voting now.
+		old.f.Close()
+		s.members[i] = nil
+		s.updateVoters()
+	}
+	if err := lock(f, true); err != nil {
+		return fail(fmt.Errorf("%s: %w", path, err))
 	}
 	fi, err := f.Stat()
 	if err != nil {

@@ -3,6 +3,7 @@ package replica
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -115,6 +116,9 @@ type scanBatch struct {
 	count  int
 	data   [][]byte // by voter position
 	writes uint64   // s.writes when read
+	res    []kernel.Result
+	bad    []Status // Cyclic or Conflict, 0 for a good object
+	subs   [][]byte
 	err    error
 }
 
@@ -128,6 +132,10 @@ func (s *Set) Scan(ctx context.Context, o ScanOptions) (*Report, error) {
 		return nil, err
 	}
 	if o.Repair {
+		// One repair at a time: each counts on every other writer bumping
+		// s.writes.
+		s.repairing.Lock()
+		defer s.repairing.Unlock()
 		s.commit.Lock()
 		err := s.broken
 		s.commit.Unlock()
@@ -155,11 +163,15 @@ type scanner struct {
 	lagging int // of order, in the chain
 	differ  []int
 	pos     []int // voter position by replica index
-	subs    [][]byte
-	res     []kernel.Result
-	bad     []Status
-	status  []Status // per object of the batch
-	entries []entry
+	// The open range's first object, when its order came from the vectors
+	// alone (byVector): its kernel result and offMask, which the next
+	// objects of the run share.
+	byVector bool
+	runOK    bool
+	runRes   kernel.Result
+	runMask  uint64
+	status   []Status // per object of the batch
+	entries  []entry
 }
 
 func newScanner(s *Set, voters []int, o ScanOptions) *scanner {
@@ -172,8 +184,7 @@ func newScanner(s *Set, voters []int, o ScanOptions) *scanner {
 	per = int(min(int64(per), s.geo.Objects))
 	sc := &scanner{s: s, o: o, voters: voters, per: per,
 		vecs: make([][]byte, len(voters)), depths: make([]uint8, len(voters)),
-		subs: make([][]byte, len(voters)), res: make([]kernel.Result, per),
-		bad: make([]Status, per)}
+	}
 	sc.pos = make([]int, s.count)
 	for k, v := range voters {
 		sc.pos[v] = k
@@ -184,7 +195,7 @@ func newScanner(s *Set, voters []int, o ScanOptions) *scanner {
 }
 
 func (sc *scanner) newBatch() *scanBatch {
-	b := &scanBatch{data: make([][]byte, len(sc.voters))}
+	b := &scanBatch{data: make([][]byte, len(sc.voters)), res: make([]kernel.Result, sc.per), bad: make([]Status, sc.per), subs: make([][]byte, len(sc.voters))}
 	for k := range b.data {
 		b.data[k] = make([]byte, sc.per*sc.s.geo.ObjectSize)
 	}
@@ -203,6 +214,9 @@ func (sc *scanner) read(b *scanBatch) {
 		}
 	}
 	s.data.RUnlock()
+	if b.err == nil {
+		b.err = sc.calculate(b)
+	}
 }
 
 func (sc *scanner) run(ctx context.Context) (*Report, error) {
@@ -263,7 +277,9 @@ func (sc *scanner) run(ctx context.Context) (*Report, error) {
 }
 
 // batch decides a batch and, repairing, writes it. A repair re-reads the
-// batch if anything else committed a write since it was read.
+// batch if anything else committed a write since it was read: every writer
+// but the repair bumps s.writes (the repair's own writes touch only the
+// batches it has decided).
 func (sc *scanner) batch(b *scanBatch) error {
 	s := sc.s
 	if !sc.o.Repair {
@@ -284,75 +300,130 @@ func (sc *scanner) batch(b *scanBatch) error {
 // repair, commits the batch's repairs before emitting its ranges.
 func (sc *scanner) decide(b *scanBatch, repair bool) error {
 	s := sc.s
-	osz, vo := s.geo.ObjectSize, s.geo.VectorOffset
-	clear(sc.bad[:b.count])
-	for from := 0; from < b.count; {
-		for k := range sc.subs {
-			sc.subs[k] = b.data[k][from*osz : b.count*osz]
-		}
-		err := kernel.Calculate(sc.subs, vo, osz, sc.res[from:b.count], nil)
-		if err == nil {
-			break
-		}
-		var oe *kernel.ObjectError
-		if !errors.As(err, &oe) || oe.Index < 0 || from+oe.Index >= b.count {
-			return fmt.Errorf("kernel: %w", err)
-		}
-		i := from + oe.Index
-		sc.bad[i] = Cyclic
-		if errors.Is(oe.Err, kernel.ErrConflict) {
-			sc.bad[i] = Conflict
-		}
-		from = i + 1
-	}
 	sc.entries = sc.entries[:0]
+	nv := len(sc.voters)
+	plain := s.pending == nil && !sc.o.VerifyData
 	for i := range b.count {
 		obj := b.first + int64(i)
-		r := Range{First: obj, Count: 1}
-		sc.order, sc.differ = sc.order[:0], sc.differ[:0]
-		res := sc.res[i]
-		switch {
-		case s.pending[obj]:
-			r.Status = Pending
-		case sc.bad[i] != 0:
-			r.Status = sc.bad[i]
-		case res.Forked:
-			r.Status = SplitBrain
-		case int(res.Length) < s.need:
-			r.Status, r.Length = NoQuorum, int(res.Length)
-		default:
-			r.Leader, r.Length = sc.voters[res.Leader], int(res.Length)
-			if int(res.Length) != len(sc.voters) || res.Repair != 0 {
-				if err := sc.orderOf(b, i); err != nil {
-					return err
-				}
-			}
-			if sc.o.VerifyData {
-				sc.verify(b, i, int(res.Leader))
-			}
-			switch {
-			case len(sc.differ) > 0:
-				r.Status = Differ
-			case len(sc.order) > 0:
-				r.Status, r.Lagging = Lagging, sc.lagging
-				if repair {
-					sc.addRepair(b, i, int(res.Leader))
-				}
-			}
+		res := b.res[i]
+		// The usual object, every replica agreeing, extends an agreed range
+		// without anything else to decide.
+		if plain && b.bad[i] == 0 && int(res.Length) == nv && res.Repair == 0 &&
+			sc.open && sc.cur.Status == Agreed && sc.cur.First+sc.cur.Count == obj {
+			sc.cur.Count++
+			sc.rep.Counts[Agreed]++
+			continue
 		}
-		r.Order, r.Differ = sc.order, sc.differ
-		if err := sc.add(&r); err != nil {
+		// So does one off the leader's state on the same replicas as the
+		// object before, in a run that needs no depths (one drive behind).
+		if plain && sc.runOK && sc.runRes == res && b.bad[i] == 0 && sc.open && sc.cur.First+sc.cur.Count == obj &&
+			sc.offMask(b, i, int(res.Leader)) == sc.runMask {
+			sc.cur.Count++
+			sc.rep.Counts[sc.cur.Status]++
+			if repair {
+				sc.addRepair(b, i, int(res.Leader))
+			}
+			continue
+		}
+		v, err := sc.classify(b, i, res)
+		if err != nil {
 			return err
+		}
+		if v.status == Lagging && repair {
+			sc.addRepair(b, i, sc.pos[v.leader])
+		}
+		if err := sc.add(obj, v); err != nil {
+			return err
+		}
+		sc.runOK = sc.byVector && nv <= 64 && sc.cur.Count == 1
+		if sc.runOK {
+			sc.runRes, sc.runMask = res, sc.offMask(b, i, int(res.Leader))
 		}
 	}
 	if len(sc.entries) > 0 {
-		if err := s.commitEntries(sc.entries); err != nil {
+		if err := s.commitQuiet(sc.entries); err != nil {
 			return err
 		}
 		for _, e := range sc.entries {
 			sc.rep.Copies += int64(len(e.targets))
 		}
 		sc.rep.Repaired += int64(len(sc.entries))
+	}
+	return nil
+}
+
+// verdict is one object's classification; its order and differ lists are
+// in sc.order and sc.differ.
+type verdict struct {
+	status                  Status
+	leader, length, lagging int
+}
+
+// classify decides object i of b from its kernel result.
+func (sc *scanner) classify(b *scanBatch, i int, res kernel.Result) (verdict, error) {
+	sc.order, sc.differ = sc.order[:0], sc.differ[:0]
+	sc.byVector = false
+	nv := len(sc.voters)
+	switch {
+	case sc.s.pending[b.first+int64(i)]:
+		return verdict{status: Pending}, nil
+	case b.bad[i] != 0:
+		return verdict{status: b.bad[i]}, nil
+	case res.Forked:
+		return verdict{status: SplitBrain}, nil
+	case int(res.Length) < sc.s.need:
+		return verdict{status: NoQuorum, length: int(res.Length)}, nil
+	}
+	v := verdict{status: Agreed, leader: sc.voters[res.Leader], length: int(res.Length)}
+	switch {
+	case int(res.Length) == nv && res.Repair == 0:
+	case res.Repair == 0 || (res.Repair == 1 && int(res.Length) == nv):
+		// Every replica off the leader's vector is outside, or the one off
+		// it lags: the order needs no depths.
+		sc.orderByVector(b, i, int(res.Leader), int(res.Repair))
+		sc.byVector = true
+	default:
+		if err := sc.orderOf(b, i); err != nil {
+			return v, err
+		}
+	}
+	if sc.o.VerifyData {
+		sc.verify(b, i, int(res.Leader))
+	}
+	switch {
+	case len(sc.differ) > 0:
+		v.status = Differ
+	case len(sc.order) > 0:
+		v.status, v.lagging = Lagging, sc.lagging
+	}
+	return v, nil
+}
+
+// calculate runs the kernel over the batch (on the reading goroutine, so
+// that it overlaps the deciding of the batch before). A cyclic or
+// conflicting object stops kernel.Calculate; it is marked bad and the batch
+// resumes after it, so one corrupt object never hides the others.
+func (sc *scanner) calculate(b *scanBatch) error {
+	osz, vo := sc.s.geo.ObjectSize, sc.s.geo.VectorOffset
+	clear(b.bad[:b.count])
+	for from := 0; from < b.count; {
+		for k := range b.subs {
+			b.subs[k] = b.data[k][from*osz : b.count*osz]
+		}
+		err := kernel.Calculate(b.subs, vo, osz, b.res[from:b.count], nil)
+		if err == nil {
+			return nil
+		}
+		var oe *kernel.ObjectError
+		if !errors.As(err, &oe) || oe.Index < 0 || from+oe.Index >= b.count {
+			return fmt.Errorf("kernel: %w", err)
+		}
+		i := from + oe.Index
+		b.bad[i] = Cyclic
+		if errors.Is(oe.Err, kernel.ErrConflict) {
+			b.bad[i] = Conflict
+		}
+		from = i + 1
 	}
 	return nil
 }
@@ -368,13 +439,48 @@ func (sc *scanner) orderOf(b *scanBatch, i int) error {
 		return fmt.Errorf("object %d: kernel.Depths: %v (kernel.Calculate accepted it): a kernel bug, nothing decided", b.first+int64(i), err)
 	}
 	sc.lagging = 0
-	for _, k := range repairOrder(sc.depths, false) {
-		sc.order = append(sc.order, sc.voters[k])
+	sc.order = repairOrder(sc.order[:0], sc.depths, false)
+	for j, k := range sc.order {
 		if sc.depths[k] != kernel.NotInChain {
 			sc.lagging++
 		}
+		sc.order[j] = sc.voters[k]
 	}
 	return nil
+}
+
+// orderByVector is orderOf for objects whose order is every replica off
+// the leader's state in index order. Comparing ID0s is enough: the kernel
+// has refused an object where one ID0 has two ID1s.
+func (sc *scanner) orderByVector(b *scanBatch, i, leader, lagging int) {
+	at := i*sc.s.geo.ObjectSize + sc.s.geo.VectorOffset
+	le := binary.LittleEndian
+	lead := b.data[leader][at : at+kernel.IDSize]
+	w0, w1 := le.Uint64(lead), le.Uint64(lead[8:])
+	for k, v := range sc.voters {
+		id := b.data[k][at : at+kernel.IDSize]
+		if le.Uint64(id) != w0 || le.Uint64(id[8:]) != w1 {
+			sc.order = append(sc.order, v)
+		}
+	}
+	sc.lagging = lagging
+}
+
+// offMask has bit k set for each voter k (of at most 64) off the leader's
+// state.
+func (sc *scanner) offMask(b *scanBatch, i, leader int) uint64 {
+	at := i*sc.s.geo.ObjectSize + sc.s.geo.VectorOffset
+	le := binary.LittleEndian
+	lead := b.data[leader][at : at+kernel.IDSize]
+	w0, w1 := le.Uint64(lead), le.Uint64(lead[8:])
+	var m uint64
+	for k := range sc.voters {
+		id := b.data[k][at : at+kernel.IDSize]
+		if le.Uint64(id) != w0 || le.Uint64(id[8:]) != w1 {
+			m |= 1 << k
+		}
+	}
+	return m
 }
 
 // verify lists the current replicas whose bytes differ from the leader's.
@@ -405,13 +511,13 @@ func (sc *scanner) addRepair(b *scanBatch, i, leader int) {
 	sc.entries = append(sc.entries, e)
 }
 
-// add counts one object's range and merges it into the open range, or
-// emits the open one and starts anew.
-func (sc *scanner) add(r *Range) error {
-	sc.rep.Counts[r.Status]++
+// add counts object obj and merges it into the open range, or emits the
+// open one and starts anew.
+func (sc *scanner) add(obj int64, v verdict) error {
+	sc.rep.Counts[v.status]++
 	c := &sc.cur
-	if sc.open && c.First+c.Count == r.First && c.Status == r.Status && c.Leader == r.Leader && c.Length == r.Length &&
-		c.Lagging == r.Lagging && slices.Equal(c.Order, r.Order) && slices.Equal(c.Differ, r.Differ) {
+	if sc.open && c.First+c.Count == obj && c.Status == v.status && c.Leader == v.leader && c.Length == v.length &&
+		c.Lagging == v.lagging && slices.Equal(c.Order, sc.order) && slices.Equal(c.Differ, sc.differ) {
 		c.Count++
 		return nil
 	}
@@ -420,9 +526,8 @@ func (sc *scanner) add(r *Range) error {
 			return err
 		}
 	}
-	order, differ := append(c.Order[:0], r.Order...), append(c.Differ[:0], r.Differ...)
-	*c = *r
-	c.Order, c.Differ = order, differ
+	*c = Range{First: obj, Count: 1, Status: v.status, Leader: v.leader, Length: v.length, Lagging: v.lagging,
+		Order: append(c.Order[:0], sc.order...), Differ: append(c.Differ[:0], sc.differ...)}
 	sc.open = true
 	return nil
 }

@@ -32,7 +32,8 @@ type Options struct {
 	// needs it to write.
 	Journal string
 	// JournalCapacity is each record area's size at Create (default
-	// DefaultJournalCapacity); it must hold one object of every replica.
+	// DefaultJournalCapacity, or one object of every replica if larger); it
+	// must hold one object of every replica.
 	JournalCapacity int64
 	// GroupCommit off makes every Write its own transaction; on (the
 	// default, see Write) concurrent Writes share one.
@@ -70,11 +71,13 @@ type Set struct {
 
 	data   sync.RWMutex // readers against in-place writes
 	commit sync.Mutex   // one transaction at a time
-	group  groupCommit
-	writes atomic.Uint64 // transactions committed since Open
-	broken error         // set when a transaction failed past its commit point
-	closed atomic.Bool
-	reads  sync.Pool // *readScratch
+	// repairing: one repairing Scan at a time.
+	repairing sync.Mutex
+	group     groupCommit
+	writes    atomic.Uint64 // bumped by every change but a repairing Scan's
+	broken    error         // set when a transaction failed past its commit point
+	closed    atomic.Bool
+	reads     sync.Pool // *readScratch
 	// voterList: indices of the replicas that vote, for readers that take
 	// no lock; replaced when a replica joins or finishes rebuilding.
 	voterList atomic.Pointer[[]int]
@@ -83,6 +86,8 @@ type Set struct {
 // member is one open replica.
 type member struct {
 	path  string
+	file  *os.File // what f wraps: for locks, truncation and stat
+	block bool     // a block device
 	f     device
 	key   fileID
 	super *Superblock // nil in raw mode
@@ -196,11 +201,10 @@ func newDevice(path string, f *os.File) device {
 	return osFile{f}
 }
 
-// openReplica opens and locks one replica (exclusively to write) before
-// anything reads or writes it, and returns its size: from the device for a
-// block device, from the file otherwise. A FIFO, directory or character
+// openReplica opens one replica and returns its size: from the device for
+// a block device, from the file otherwise. A FIFO, directory or character
 // device is refused without blocking.
-func openReplica(path string, write, create, locked bool) (*os.File, int64, error) {
+func openReplica(path string, write, create bool) (*os.File, int64, error) {
 	flag := os.O_RDONLY
 	if write {
 		flag = os.O_RDWR
@@ -229,12 +233,6 @@ func openReplica(path string, write, create, locked bool) (*os.File, int64, erro
 	default:
 		f.Close()
 		return nil, 0, fmt.Errorf("%s: %w: a replica must be a regular file or a block device, not %v", path, ErrInvalid, describeMode(mode))
-	}
-	if locked {
-		if err := lock(f, write); err != nil {
-			f.Close()
-			return nil, 0, fmt.Errorf("%s: %w", path, err)
-		}
 	}
 	return f, size, nil
 }

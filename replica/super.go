@@ -242,7 +242,7 @@ func allZero(b []byte) bool {
 // locking anything: what `mdadm --examine` shows. A blank file is an error
 // wrapping ErrNotFormatted.
 func Examine(path string) (*Superblock, error) {
-	f, _, err := openReplica(path, false, false, false)
+	f, _, err := openReplica(path, false, false)
 	if err != nil {
 		return nil, err
 	}

@@ -166,7 +166,7 @@ func (s *Set) planWrite(i int64, data []byte, sc *readScratch) (entry, error) {
 			e.targets = append(e.targets, t)
 		}
 	}
-	for _, k := range repairOrder(sc.depths[:len(voters)], true) {
+	for _, k := range repairOrder(nil, sc.depths[:len(voters)], true) {
 		t := target{replica: voters[k]}
 		copy(t.prior[:], sc.vecs[k])
 		e.targets = append(e.targets, t)
@@ -174,14 +174,13 @@ func (s *Set) planWrite(i int64, data []byte, sc *readScratch) (entry, error) {
 	return e, nil
 }
 
-// repairOrder lists replicas (by position in depths, kernel.Depths's
-// answer) in the order that never lets the quorum go backwards: lagging
+// repairOrder appends to order the replicas (by position in depths,
+// kernel.Depths's answer) in the order that never lets the quorum go backwards: lagging
 // ones farthest behind first (one may hold the only link from the leader's
 // state down the chain, so overwriting those nearer the head first could
 // cut the chain), then those outside the chain, by index; with current,
 // the current ones last (a write to every replica).
-func repairOrder(depths []uint8, current bool) []int {
-	var order []int
+func repairOrder(order []int, depths []uint8, current bool) []int {
 	deepest := 0
 	for _, d := range depths {
 		if d != kernel.NotInChain {
@@ -231,7 +230,7 @@ func (s *Set) repairObject(i int64) error {
 	if _, err := kernel.Depths(sc.vecs[:len(voters)], sc.depths[:len(voters)]); err != nil {
 		return err
 	}
-	order := repairOrder(sc.depths[:len(voters)], false)
+	order := repairOrder(nil, sc.depths[:len(voters)], false)
 	if len(order) == 0 {
 		return nil
 	}
