@@ -46,6 +46,7 @@ var workloads = map[string]func(rng *rand.Rand, n, objects, objectSize int) [][]
 	"fastcopies": workload.FastCopies,
 	"agree":      workload.Agree,
 	"slow":       workload.Slow,
+	"lagging":    workload.Lagging,
 }
 
 // config is the parsed command line.
@@ -167,7 +168,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	replicas := fs.String("replicas", "1,2,3,4,5,8,16,32,64,128,255", "comma list of replica counts, 1 to 255")
 	objects := fs.Int("objects", 1000, "objects per replica")
 	objectSize := fs.Int("object-size", 32, "bytes per object, at least 32; the vector is at offset 0")
-	wls := fs.String("workload", "fast,agree,fastcopies,slow", "comma list of fast (two unrelated vectors, two shared buffers), agree (every replica the same, each in its own buffer), fastcopies (fast with a buffer per replica), slow (every replica a stranger)")
+	wls := fs.String("workload", "fast,agree,fastcopies,slow", "comma list of fast (two unrelated vectors, two shared buffers), agree (every replica the same, each in its own buffer), fastcopies (fast with a buffer per replica), slow (every replica a stranger), lagging (the last replica one write behind, a buffer per replica)")
 	one := fs.Bool("one", false, "one object per call: Quorum on its vectors and Calculate on a one-object batch, beside "+kernel.Implementation()+" on the whole batch")
 	parallel := fs.Int("parallel", 0, "also time CalculateParallel with this many workers (on "+kernel.Implementation()+"; batches under 1024 objects per worker run on one goroutine)")
 	cfg := config{}

@@ -83,3 +83,21 @@ func Staggered(sources [][]byte) [][]byte {
 	}
 	return out
 }
+
+// Lagging is the storage engine's usual repair: every replica holds the same
+// objects except the last, one write behind on each (its vector is the
+// others' ID1 followed by a random ID1), each replica in its own buffer.
+// Every object then holds two vectors, one built on the other.
+func Lagging(rng *rand.Rand, n, objects, objectSize int) [][]byte {
+	sources := Agree(rng, n, objects, objectSize)
+	if n < 2 {
+		return sources
+	}
+	last := sources[n-1]
+	for o := range objects {
+		v := last[o*objectSize : o*objectSize+32]
+		copy(v[:16], v[16:]) // ID0 := the others' ID1
+		copy(v[16:], Random(rng, 16))
+	}
+	return sources
+}

@@ -82,6 +82,11 @@ var (
 
 const group = 16 // replicas per code: VPAVGW shifts 16-bit codes
 
+// directMax is the most replicas counted directly (see direct) rather than
+// in groups: below it a group's set-up costs more than the compares it
+// saves.
+const directMax = 8
+
 func vec(base, off Register) Mem { return Mem{Base: base, Index: off, Scale: 1} }
 
 // loadPtr sets p to replica (r + k)'s data pointer.
@@ -144,15 +149,24 @@ func main() {
 	MOVQ(objects[0].ib, tmp)
 	CMPQ(tmp, objects[1].ib)
 	CMOVQGT(objects[1].ib, tmp) // the lower ib of the two
+	CMPQ(n, U8(directMax))
+	JLE(LabelRef("pairDirect"))
 	MOVQ(U32(1), pending)
 	counting([]object{objects[0], objects[1]}, start, "pair")
 
 	Label("single")
+	CMPQ(n, U8(directMax))
+	JLE(LabelRef("direct0"))
 	MOVQ(objects[0].ib, tmp)
 	counting([]object{objects[0]}, start, "one")
 
 	decide(0, start)
 	decide(1, start)
+
+	Label("pairDirect")
+	MOVQ(U32(3), pending)
+	direct(0)
+	direct(1)
 
 	Label("agreedPair")
 	MOVQ(U32(2), pending)
@@ -177,12 +191,15 @@ func main() {
 	Load(Param("objectSize"), tmp)
 	ADDQ(tmp, objects[0].off)
 	Comment("The second object of a pair is decided after the first is written:",
-		"pending is 1 when it was counted, 2 when it is agreed.")
+		"pending is 1 when it was counted, 2 when it is agreed, 3 when it is to",
+		"be counted directly.")
 	MOVQ(pending, tmp)
 	MOVQ(U32(0), pending)
 	CMPQ(tmp, U8(1))
 	JB(LabelRef("object"))
 	JE(LabelRef("decide1"))
+	CMPQ(tmp, U8(3))
+	JE(LabelRef("direct1"))
 	JMP(LabelRef("agreed1"))
 
 	Label("slow")
@@ -388,6 +405,7 @@ func decide(k int, start Mem) {
 	VPXOR(o.counts, t[1], t[1])
 	VPTEST(t[1], same) // carry iff they match where a and b differ
 	JCC(LabelRef("slow"))
+	Label(string(l("relations")))
 	ib := r
 	MOVQ(o.ib, ib)
 
@@ -448,6 +466,35 @@ func decide(k int, start Mem) {
 	SHLQ(U8(8), word)
 	XORQ(p, p)
 	JMP(LabelRef("write"))
+}
+
+// direct emits phase 2 for object k when there are few replicas: each
+// replica after ib is compared whole with a, then with b, and counted, or
+// the object goes to the slow path; replicas before ib hold a. A whole
+// 32-byte compare needs none of the lane checks of counting. It ends at the
+// relations of decide.
+func direct(k int) {
+	o := objects[k]
+	l := func(s string) LabelRef { return LabelRef(fmt.Sprint(s, k)) }
+	Label(string(l("direct")))
+	Comment(fmt.Sprintf("Phase 2, object o+%d, few replicas: compare each after ib whole.", k))
+	MOVQ(o.ib, na) // replicas before ib hold a
+	MOVQ(U32(1), nb)
+	MOVQ(o.ib, r)
+	Label(string(l("directNext")))
+	INCQ(r)
+	CMPQ(r, n)
+	JE(l("relations"))
+	loadPtr(0)
+	sameVector(vec(p, o.off), o.a, t[0])
+	JNE(l("directB"))
+	INCQ(na)
+	JMP(l("directNext"))
+	Label(string(l("directB")))
+	sameVector(vec(p, o.off), o.b, t[0])
+	JNE(LabelRef("slow"))
+	INCQ(nb)
+	JMP(l("directNext"))
 }
 
 // selfLoop jumps to slow if vector v's ID0 equals its ID1 (a cycle). It

@@ -268,6 +268,8 @@ scanned1:
 	MOVQ    (SP), R13
 	CMPQ    R13, 8(SP)
 	CMOVQGT 8(SP), R13
+	CMPQ    BX, $0x08
+	JLE     pairDirect
 	MOVQ    $0x00000001, 24(SP)
 	NEGQ    R13
 	ADDQ    BX, R13
@@ -751,6 +753,8 @@ pair2group:
 	JMP      decide0
 
 single:
+	CMPQ BX, $0x08
+	JLE  direct0
 	MOVQ (SP), R13
 	NEGQ R13
 	ADDQ BX, R13
@@ -1065,7 +1069,9 @@ decide0:
 	VPXOR        Y3, Y13, Y13
 	VPTEST       Y13, Y12
 	JCC          slow
-	MOVQ         (SP), SI
+
+relations0:
+	MOVQ (SP), SI
 
 	// Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).
 	VPERMQ    $0x4e, Y0, Y12
@@ -1159,7 +1165,9 @@ decide1:
 	VPXOR        Y9, Y13, Y13
 	VPTEST       Y13, Y12
 	JCC          slow
-	MOVQ         8(SP), SI
+
+relations1:
+	MOVQ 8(SP), SI
 
 	// Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).
 	VPERMQ    $0x4e, Y6, Y12
@@ -1226,6 +1234,61 @@ aOnB1:
 	SHLQ $0x08, R11
 	XORQ DI, DI
 	JMP  write
+
+pairDirect:
+	MOVQ $0x00000003, 24(SP)
+
+direct0:
+	// Phase 2, object o+0, few replicas: compare each after ib whole.
+	MOVQ (SP), R9
+	MOVQ $0x00000001, R12
+	MOVQ (SP), SI
+
+directNext0:
+	INCQ      SI
+	CMPQ      SI, BX
+	JE        relations0
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(CX*1), Y0, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JNE       directB0
+	INCQ      R9
+	JMP       directNext0
+
+directB0:
+	VPCMPEQB  (DI)(CX*1), Y1, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JNE       slow
+	INCQ      R12
+	JMP       directNext0
+
+direct1:
+	// Phase 2, object o+1, few replicas: compare each after ib whole.
+	MOVQ 8(SP), R9
+	MOVQ $0x00000001, R12
+	MOVQ 8(SP), SI
+
+directNext1:
+	INCQ      SI
+	CMPQ      SI, BX
+	JE        relations1
+	MOVQ      (AX)(SI*8), DI
+	VPCMPEQB  (DI)(R14*1), Y6, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JNE       directB1
+	INCQ      R9
+	JMP       directNext1
+
+directB1:
+	VPCMPEQB  (DI)(R14*1), Y7, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JNE       slow
+	INCQ      R12
+	JMP       directNext1
 
 agreedPair:
 	MOVQ $0x00000002, 24(SP)
@@ -1332,12 +1395,15 @@ copied:
 	ADDQ R13, CX
 
 	// The second object of a pair is decided after the first is written:
-	// pending is 1 when it was counted, 2 when it is agreed.
+	// pending is 1 when it was counted, 2 when it is agreed, 3 when it is to
+	// be counted directly.
 	MOVQ 24(SP), R13
 	MOVQ $0x00000000, 24(SP)
 	CMPQ R13, $0x01
 	JB   object
 	JE   decide1
+	CMPQ R13, $0x03
+	JE   direct1
 	JMP  agreed1
 
 slow:
