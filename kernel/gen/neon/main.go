@@ -79,6 +79,10 @@ var spare = [4]string{nb, word, t0, t1}
 
 var out bytes.Buffer
 
+// directMax is the most replicas counted by whole-vector compares (label
+// direct) rather than four at a time with lane counts.
+const directMax = 8
+
 // op writes one instruction.
 func op(name string, args ...string) {
 	fmt.Fprintf(&out, "\t%s\t%s\n", name, strings.Join(args, ", "))
@@ -261,6 +265,8 @@ func main() {
 	sameVector(16, b0, b1, 18)
 	op("BNE", "slow")
 	label("counting")
+	op("CMP", fmt.Sprintf("$%d", directMax), n)
+	op("BLE", "direct")
 	op("VEOR", v(4, "B16"), v(4, "B16"), v(4, "B16"))
 	op("VEOR", v(5, "B16"), v(5, "B16"), v(5, "B16"))
 
@@ -298,7 +304,29 @@ func main() {
 	op("VAND", v(20, "B16"), v(18, "B16"), v(18, "B16"))
 	allOnes(18)
 	op("BNE", "slow")
+	op("B", "relations")
 
+	label("direct")
+	comment(fmt.Sprintf("Phase 2 with at most %d replicas: compare each after ib whole with a,", directMax),
+		"then b, and count it, or leave the fast path; no lane counts are needed.")
+	op("MOVD", "$1", nb)
+	label("directNext")
+	op("ADD", "$8", q, q)
+	op("CMP", end, q)
+	op("BEQ", "relations")
+	loadAddrs(0, 1)
+	op("VLD1", mem(0, addr[0]), pair(16))
+	sameVector(16, a0, a1, 18)
+	op("BNE", "directB")
+	op("ADD", "$1", na, na)
+	op("B", "directNext")
+	label("directB")
+	sameVector(16, b0, b1, 18)
+	op("BNE", "slow")
+	op("ADD", "$1", nb, nb)
+	op("B", "directNext")
+
+	label("relations")
 	comment("Relations of a and b, comparing 16-byte IDs.")
 	sameID(a0, a1) // a depends on itself
 	op("BEQ", "slow")

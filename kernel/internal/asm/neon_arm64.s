@@ -166,6 +166,8 @@ second:
 	BNE	slow
 
 counting:
+	CMP	$8, R1
+	BLE	direct
 	VEOR	V4.B16, V4.B16, V4.B16
 	VEOR	V5.B16, V5.B16, V5.B16
 	// Four at a time while four remain: the stages of the four replicas
@@ -273,6 +275,44 @@ counted:
 	AND	R12, R11, R11
 	CMN	$1, R11
 	BNE	slow
+	B	relations
+
+direct:
+	// Phase 2 with at most 8 replicas: compare each after ib whole with a,
+	// then b, and count it, or leave the fast path; no lane counts are needed.
+	MOVD	$1, R8
+
+directNext:
+	ADD	$8, R5, R5
+	CMP	R19, R5
+	BEQ	relations
+	MOVD	(R5), R22
+	ADD	R2, R22, R22
+	VLD1	(R22), [V16.B16, V17.B16]
+	VCMEQ	V0.D2, V16.D2, V18.D2
+	VCMEQ	V1.D2, V17.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	directB
+	ADD	$1, R6, R6
+	B	directNext
+
+directB:
+	VCMEQ	V2.D2, V16.D2, V18.D2
+	VCMEQ	V3.D2, V17.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	slow
+	ADD	$1, R8, R8
+	B	directNext
+
+relations:
 	// Relations of a and b, comparing 16-byte IDs.
 	VCMEQ	V0.D2, V1.D2, V16.D2
 	VMOV	V16.D[0], R11
