@@ -14,11 +14,14 @@ import (
 // once to be cached, and removed at the end.
 //
 //	BenchmarkScan          every object agreed (the healthy array)
-//	BenchmarkScanRepair    every object lagging on one replica (kernel.Roles
-//	                       and decide for each object, a range per batch)
+//	BenchmarkScanRepair    every object lagging on one replica (its repair
+//	                       order computed for each object)
 //	BenchmarkRead          reading the three files with the same batch size
 
-const benchSize = 256 << 20
+const (
+	benchSize  = 256 << 20
+	benchBatch = 1 << 20 // scan's default batch
+)
 
 var (
 	benchOnce  = map[string]*sync.Once{"agreed": {}, "repair": {}}
@@ -38,15 +41,15 @@ func benchReplicas(b *testing.B, kind string) []string {
 		}
 		benchDirs = append(benchDirs, dir)
 		paths := []string{filepath.Join(dir, "a.img"), filepath.Join(dir, "b.img"), filepath.Join(dir, "c.img")}
-		if code := run(append([]string{"init", "--size", "256MiB"}, paths...), io.Discard, os.Stderr); code != 0 {
-			b.Fatalf("init: exit %d", code)
+		if code := run(append([]string{"format", "--size", "256MiB"}, paths...), io.Discard, os.Stderr); code != 0 {
+			b.Fatalf("format: exit %d", code)
 		}
 		if kind == "repair" {
-			if code := run([]string{"write", paths[0], paths[1]}, io.Discard, os.Stderr); code != 0 {
+			if code := run([]string{"write", "--missing", "2", paths[0], paths[1]}, io.Discard, os.Stderr); code != 0 {
 				b.Fatalf("write: exit %d", code)
 			}
 		}
-		readFiles(b, paths, make([]byte, defaultBatchBytes)) // into the page cache
+		readFiles(b, paths, make([]byte, benchBatch)) // into the page cache
 		benchPaths[kind] = paths
 	})
 	if benchPaths[kind] == nil {
@@ -90,7 +93,7 @@ func BenchmarkScanRepair(b *testing.B) { benchScan(b, "repair", exitRepairable) 
 
 func BenchmarkRead(b *testing.B) {
 	paths := benchReplicas(b, "agreed")
-	buf := make([]byte, defaultBatchBytes)
+	buf := make([]byte, benchBatch)
 	b.SetBytes(3 * benchSize)
 	b.ResetTimer()
 	for b.Loop() {

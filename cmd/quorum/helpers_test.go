@@ -2,26 +2,23 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/lockstep/quorum/kernel"
+	"time"
 )
 
 // The end-to-end tests run the real binary, built once per test process
-// with go build. It is built for the host: under qemu-user emulation
-// (GOARCH=arm64 go test -exec qemu-aarch64) the test binary runs emulated
-// but the host kernel cannot exec an arm64 binary without binfmt_misc, so
-// the command runs natively there, and the in-process tests (which call
-// run) cover the emulated architecture.
+// with go build for the host (under qemu-user emulation the host kernel
+// cannot exec a binary of the emulated architecture, so the in-process
+// tests, which call run, cover that one).
 
 var (
 	buildOnce sync.Once
@@ -61,8 +58,7 @@ func quorumBin(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		buildDir, buildErr = os.MkdirTemp("", "quorum-test-bin-")
-		if buildErr != nil {
+		if buildDir, buildErr = os.MkdirTemp("", "quorum-test-bin-"); buildErr != nil {
 			return
 		}
 		buildPath = filepath.Join(buildDir, "quorum")
@@ -94,15 +90,8 @@ func (r res) String() string {
 // quorum runs the binary in dir with args.
 func quorum(t testing.TB, dir string, args ...string) res {
 	t.Helper()
-	return quorumEnv(t, dir, nil, args...)
-}
-
-// quorumEnv runs the binary in dir with extra environment variables.
-func quorumEnv(t testing.TB, dir string, env []string, args ...string) res {
-	t.Helper()
 	cmd := exec.Command(quorumBin(t), args...)
 	cmd.Dir = dir
-	cmd.Env = append(cleanEnv(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -118,30 +107,21 @@ func quorumEnv(t testing.TB, dir string, env []string, args ...string) res {
 	return r
 }
 
-// cleanEnv is the environment without the test hooks.
-func cleanEnv() []string {
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "QUORUM_TEST_") {
-			env = append(env, e)
-		}
-	}
-	return env
-}
-
 // runIn runs the command in-process (the architecture under test, even
-// under emulation), with paths relative to dir.
+// under emulation) in dir: relative paths are dir's, and dir is taken out
+// of the output.
 func runIn(t testing.TB, dir string, args ...string) res {
 	t.Helper()
+	args = append([]string(nil), args...)
 	for i, a := range args {
-		if !strings.HasPrefix(a, "-") && strings.HasSuffix(a, ".img") {
+		if !strings.HasPrefix(a, "-") && (strings.HasSuffix(a, ".img") || strings.HasSuffix(a, ".dir")) {
 			args[i] = filepath.Join(dir, a)
 		}
 	}
 	var out, errOut bytes.Buffer
 	code := run(args, &out, &errOut)
-	return res{stdout: strings.ReplaceAll(out.String(), dir+string(filepath.Separator), ""),
-		stderr: strings.ReplaceAll(errOut.String(), dir+string(filepath.Separator), ""), code: code}
+	strip := func(s string) string { return strings.ReplaceAll(s, dir+string(filepath.Separator), "") }
+	return res{stdout: strip(out.String()), stderr: strip(errOut.String()), code: code}
 }
 
 // must checks an exit code.
@@ -153,126 +133,139 @@ func must(t testing.TB, r res, code int) res {
 	return r
 }
 
-// jsonReport is the document --json prints.
-type jsonReport struct {
-	header
-	Ranges []Range `json:"ranges"`
+// contains fails unless s holds every one of want.
+func contains(t testing.TB, what, s string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, s)
+		}
+	}
+}
+
+// report is the document scan --json and repair --json print.
+type report struct {
+	scanHead
+	Ranges []rangeJSON `json:"ranges"`
 	tail
 }
 
-func parseReport(t testing.TB, r res) *jsonReport {
+func parseReport(t testing.TB, r res) *report {
 	t.Helper()
-	var rep jsonReport
+	var rep report
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rep); err != nil {
 		t.Fatalf("bad JSON: %v\n%s", err, r)
 	}
-	if rep.ExitCode != r.code {
-		t.Fatalf("JSON says exit_code %d, the process exited %d", rep.ExitCode, r.code)
+	if rep.Exit != r.code {
+		t.Fatalf("JSON says exit %d, the process exited %d", rep.Exit, r.code)
 	}
 	return &rep
 }
 
-// wantRange is a range as a test expects it.
-type wantRange struct {
-	first, last int64
-	status      string
-	leader      int // -1: none
-	chain       int
-	lagging     []int
-	outside     []int
-	repair      []int
-}
-
-func checkRanges(t testing.TB, rep *jsonReport, want []wantRange) {
-	t.Helper()
-	if len(rep.Ranges) != len(want) {
-		t.Fatalf("got %d ranges, want %d:\n%s", len(rep.Ranges), len(want), dumpRanges(rep.Ranges))
-	}
-	for i, w := range want {
-		g := rep.Ranges[i]
-		leader := -1
-		if g.Leader != nil {
-			leader = *g.Leader
-		}
-		if g.First != w.first || g.Last != w.last || g.Objects != w.last-w.first+1 || g.Status != w.status || leader != w.leader ||
-			g.Chain != w.chain || !slices.Equal(g.Lagging, w.lagging) || !slices.Equal(g.Outside, w.outside) || !slices.Equal(g.Repair, w.repair) {
-			t.Fatalf("range %d: got %s\nwant %+v\nall:\n%s", i, dumpRanges(rep.Ranges[i:i+1]), w, dumpRanges(rep.Ranges))
-		}
-	}
-}
-
-func dumpRanges(rs []Range) string {
+// rangesString is a compact form of the ranges for comparisons:
+// "first-last status leader chain order lagging".
+func rangesString(rs []rangeJSON) string {
 	var b strings.Builder
 	for _, r := range rs {
-		j, _ := json.Marshal(r)
-		b.Write(j)
-		b.WriteByte('\n')
+		leader := -1
+		if r.Leader != nil {
+			leader = *r.Leader
+		}
+		fmt.Fprintf(&b, "%d-%d %s %d %d %v %d\n", r.First, r.Last, r.Status, leader, r.Chain, r.Order, len(r.Lagging))
 	}
 	return b.String()
 }
 
-// readAll reads the replicas.
-func readAll(t testing.TB, dir string, names ...string) [][]byte {
+// tableRow returns the fields of the text report's row for objects.
+func tableRow(t *testing.T, out, objects string) []string {
 	t.Helper()
-	out := make([][]byte, len(names))
-	for i, n := range names {
-		b, err := os.ReadFile(filepath.Join(dir, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = b
-	}
-	return out
-}
-
-// equalFiles fails unless every named replica is byte-for-byte want.
-func equalFiles(t testing.TB, dir string, want []byte, names ...string) {
-	t.Helper()
-	for i, got := range readAll(t, dir, names...) {
-		if !bytes.Equal(got, want) {
-			t.Fatalf("%s differs from the leader's bytes (first difference at byte %d)", names[i], firstDiff(got, want))
+	for line := range strings.SplitSeq(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == objects {
+			return f
 		}
 	}
+	t.Fatalf("no row for objects %s in:\n%s", objects, out)
+	return nil
 }
 
-func firstDiff(a, b []byte) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	return min(len(a), len(b))
-}
-
-// quorumOf computes every object's kernel result, as a test oracle.
-func quorumOf(t testing.TB, replicas [][]byte, objectSize, vectorOffset int) []kernel.Result {
+// objectBytes returns object i of a formatted replica file.
+func objectBytes(t testing.TB, path string, i int64, objectSize int) []byte {
 	t.Helper()
-	res := make([]kernel.Result, len(replicas[0])/objectSize)
-	if err := kernel.Calculate(replicas, vectorOffset, objectSize, res, nil); err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-// vectorAt returns object i's vector in a replica.
-func vectorAt(replica []byte, i, objectSize, vectorOffset int) []byte {
-	at := i*objectSize + vectorOffset
-	return replica[at : at+kernel.VectorSize]
-}
-
-// setVector overwrites object i's vector in a replica file.
-func setVector(t testing.TB, path string, i, objectSize, vectorOffset int, vec []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.WriteAt(vec, int64(i*objectSize+vectorOffset)); err != nil {
+	b := make([]byte, objectSize)
+	if _, err := f.ReadAt(b, 8192+i*int64(objectSize)); err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+// writes returns the K of "object I write K" of every object of a
+// formatted replica of 4 KiB objects, vectors at 0.
+func writes(t testing.TB, path string, objects int) []int {
+	t.Helper()
+	out := make([]int, objects)
+	for i := range objects {
+		out[i] = writeOf(objectBytes(t, path, int64(i), 4096), 0, int64(i))
+	}
+	return out
+}
+
+// journalOf finds the set's journal in dir.
+func journalOf(t testing.TB, dir string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, ".quorum-*.journal"))
+	if len(m) != 1 {
+		t.Fatalf("journals in %s: %v", dir, m)
+	}
+	return m[0]
+}
+
+// journalHeader reads the newest header copy of a journal (the layout
+// replica's doc gives): its committed record and whether it is applied.
+func journalHeader(path string) (committed uint64, applied bool) {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 1024 {
+		return 0, false
+	}
+	var seq uint64
+	for c := range 2 {
+		h := b[c*512 : (c+1)*512]
+		if string(h[:8]) != "QRMJHDR1" {
+			continue
+		}
+		if s := binary.LittleEndian.Uint64(h[8:]); s > seq {
+			seq, committed, applied = s, binary.LittleEndian.Uint64(h[40:]), binary.LittleEndian.Uint32(h[52:]) == 1
+		}
+	}
+	return committed, applied
+}
+
+// killAfterCommit starts the binary with args in dir and kills it with
+// SIGKILL once the journal holds a committed record it has not applied
+// (the run is in the middle of its transactions), or after limit.
+func killAfterCommit(t *testing.T, dir, journal string, limit time.Duration, args ...string) {
+	t.Helper()
+	before, _ := journalHeader(journal)
+	cmd := exec.Command(quorumBin(t), args...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if c, applied := journalHeader(journal); c > before+1 && !applied {
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
 }
 
 // copyFiles copies the named files from src to dst.
@@ -289,26 +282,23 @@ func copyFiles(t testing.TB, src, dst string, names ...string) {
 	}
 }
 
-// noJournals fails if a journal is left in dir.
-func noJournals(t testing.TB, dir string) {
+// readAll reads the named files in dir.
+func readAll(t testing.TB, dir string, names ...string) [][]byte {
 	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(dir, "*"+journalSuffix))
-	if len(m) > 0 {
-		t.Fatalf("journals left behind: %v", m)
+	out := make([][]byte, len(names))
+	for i, n := range names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b
 	}
+	return out
 }
 
-// testObjects is the objects per replica the tests use: fewer under -short
-// (qemu), and many batches of batchObjects either way.
-func testObjects() int {
-	if testing.Short() {
-		return 96
-	}
-	return 512
+// newCmd is the binary with args, to run in dir.
+func newCmd(bin, dir string, args ...string) *exec.Cmd {
+	c := exec.Command(bin, args...)
+	c.Dir = dir
+	return c
 }
-
-// Batches of 16 objects of 4 KiB.
-const (
-	batchFlag    = "--batch-size=64KiB"
-	batchObjects = 16
-)

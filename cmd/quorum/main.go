@@ -1,62 +1,80 @@
-// Command quorum checks and repairs a set of replica files with the
-// relaxed-lockstep quorum kernel: N files of equal size (the drives of a
-// mirror, the copies of a volume), each a whole number of objects that keep
-// a 32-byte vector at the same offset.
+// Command quorum formats, examines, checks, repairs and rebuilds replica
+// sets: N files or block devices that hold the same objects, each object
+// keeping a 32-byte vector (see package kernel), in relaxed lockstep. It is
+// a thin layer of flags and reports over package replica, which does the
+// work: superblocks, the redo journal, locking, reads, writes, scans,
+// repairs and rebuilds.
 //
-//	quorum scan   [flags] replica...   report every object's quorum; reads only
-//	quorum repair [flags] replica...   what a repair would write; --apply writes it
-//	quorum init   [flags] replica...   create replica files that agree on every object
-//	quorum write  [flags] replica...   apply a transaction to only these replicas
+//	quorum format  [flags] replica...  format a new set (alias init)
+//	quorum examine [flags] replica...  print each replica's superblock
+//	quorum scan    [flags] replica...  report every object's quorum; reads only
+//	quorum repair  [flags] replica...  what a repair would write; --apply writes it
+//	quorum rebuild [flags] replica...  fill a new drive (--replace INDEX) from the quorum
+//	quorum write   [flags] replica...  write objects through the set (to practise on)
 //
-// The 3-drive mirror of the README, one drive down and then a write cut
-// short by a power failure, reproduced in four commands, then repaired:
+// Replicas are listed in index order; --missing LIST names the indices of
+// absent ones (the paths listed are the others). The README's 3-drive
+// mirror, drive c down for two writes, then a write cut short by a kill:
 //
-//	quorum init --size 64MiB a.img b.img c.img
-//	quorum write --count 2 a.img b.img          # drive c is down: two writes miss it
-//	quorum write --objects 0-4095 a.img         # the next write reaches only a
-//	quorum scan a.img b.img c.img               # exit 1: repairable
-//	quorum repair --apply a.img b.img c.img     # exit 0: every replica agrees again
+//	quorum format --size 64MiB a.img b.img c.img
+//	quorum write --missing 2 --count 2 a.img b.img
+//	quorum write --missing 2 --count 100 a.img b.img & sleep 1; kill -9 $!
+//	quorum scan a.img b.img c.img             # exit 1: repairable
+//	quorum repair --apply a.img b.img c.img   # exit 0: every replica agrees again
 //
-// scan reads the replicas in large aligned batches (--batch-size per
-// replica), runs kernel.Calculate on each batch, and reports object ranges:
-// agreed, to repair (with the lagging replicas and those outside the
-// winning chain), split-brain, no quorum under the rule (--rule: majority
-// by default, or byzantine), and cyclic or conflicting vectors. A bad
-// object never hides the rest: the batch resumes after it. --json prints
-// one JSON document instead of the text report. Decisions are the
-// manager's (manager.Config.Decide), through decider.decide.
+// scan opens the set read-only and streams object ranges as package
+// replica's Scan finds them: agreed, lagging (with the replicas to write,
+// in the library's repair order), pending (covered by a journal record an
+// interrupted write or repair left: its copies may be torn, and repair
+// --apply finishes it), differ (--verify-data: same vector, other bytes),
+// split-brain, no quorum under --rule (majority, or byzantine), cyclic and
+// conflicting vectors. The text report lists --ranges rows and never holds
+// them in memory; --json prints one JSON document, also streamed, and
+// errors as {"error": ..., "exit": N}.
 //
-// repair decides every object as scan does and, with --apply, copies the
-// leader's whole object over each lagging or outside replica of every
-// quorate object (never split-brain, no-quorum or bad objects) in the
-// manager's order, through a redo journal next to the first replica, and
-// fsyncs everything before it reports. See repair.go for why a crash at
-// any point leaves every object old or new.
+// repair decides as scan does and, with --apply, opens the set for writing
+// (which replays a pending journal record first) and scans with repair:
+// each lagging object's leader is copied over the replicas that lag it or
+// stand outside its chain, through the journal, so a crash at any point
+// leaves every object old or new. --raw (scan, repair, write) opens files
+// without superblocks with the geometry of --object-size and
+// --vector-offset.
 //
-// Exit status (scan, and repair without --apply):
+// Exit status (scan and repair; rebuild and write use 0, 2, 3, 4):
 //
-//	0  clean: every replica is at the same state on every object
-//	1  repairable: some replicas lag or are outside a quorate chain (or an
-//	   interrupted repair left a journal); repair --apply fixes them all
-//	2  unrepairable: some object is split-brain, has no quorum, or holds
-//	   cyclic or conflicting vectors (repair --apply still fixes the others)
-//	3  error: a replica is missing, unreadable, a directory or not a regular
-//	   file, the sizes differ or are not whole objects, a file is listed
-//	   twice, or an I/O error; nothing was written
-//	4  usage: unknown command or flag, a bad flag value (--vector-offset out
-//	   of range, ...), no replica or more than 255
+//	0  clean: every replica is present, active and at the same state on
+//	   every object
+//	1  repairable or degraded: some replicas lag or are outside a quorate
+//	   chain, or an interrupted write or repair left a journal record
+//	   (repair --apply fixes both), or a replica is missing or rebuilding
+//	   (quorum rebuild)
+//	2  unrepairable: some object is split-brain, has no quorum, holds
+//	   cyclic or conflicting vectors or differing bytes, or the journal
+//	   cannot be read (repair --apply still fixes the others); a write
+//	   refused for want of a quorum
+//	3  error: a replica missing, unreadable, not a regular file or block
+//	   device, not of this set, stale, listed twice or out of order, in use
+//	   by another process, or an I/O error
+//	4  usage: unknown command or flag, a bad flag value, no replica or
+//	   more than 255
 //
-// repair --apply exits 0 when every replica now agrees, 2 when objects it
-// must not touch remain, 3 on an error (rerun it: every object is old or
-// new, and the journal finishes the interrupted batch).
+// repair --apply exits 0 when every replica now agrees, 1 when the set is
+// still degraded, 2 when objects it must not touch remain, 3 on an error
+// (rerun it: every object is old or new, and the journal finishes the
+// interrupted batch).
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
+	"strings"
+	"syscall"
 
 	"github.com/lockstep/quorum/cmd/internal/about"
 )
@@ -77,34 +95,46 @@ func main() {
 const usageText = `usage: quorum <command> [flags] replica...
 
 Commands:
+  format   format a new set of replicas (alias init)
+  examine  print each replica's superblock
   scan     report every object's quorum over the replicas (reads only)
-  repair   copy each quorate object from its leader over the lagging and
+  repair   copy each lagging object from its leader over the lagging and
            outside replicas; a dry run unless --apply
-  init     create replica files that agree on every object
-  write    apply a transaction to the listed replicas only (a write that
-           reached only these drives)
+  rebuild  fill a new drive from the quorum (--replace INDEX), or resume
+           an interrupted rebuild
+  write    write objects through the set (a recognisable payload)
   version  print the version (also --version, with any command)
 
-Flags of scan and repair:
-  --object-size SIZE    bytes per object, at least 32 (default 4096)
-  --vector-offset N     offset of each object's 32-byte vector (default 0)
+Replicas are listed in index order. Flags of scan, repair, rebuild, write:
+  --missing LIST        indices of absent replicas (e.g. 2, or 0,3); the paths
+                        listed are the others
+  --rule RULE           majority (more than half of the replicas, the default)
+                        or byzantine (more than two-thirds)
+  --journal PATH        the journal, if it moved (raw mode: where it is kept)
   --json                print one JSON document instead of the text report
+  --raw                 (scan, repair, write) files without superblocks, with
+  --object-size SIZE    bytes per object (default 4096) and
+  --vector-offset N     offset of each object's 32-byte vector (default 0)
+
+Flags of scan and repair:
   --ranges N            object ranges listed in the text report (default 50; 0: all)
-  --rule RULE           when a chain is a quorum: majority (more than half of the
-                        replicas, the default) or byzantine (more than two-thirds)
-  --batch-size SIZE     bytes read per replica per batch (default 2MiB)
+  --verify-data         compare the bytes of replicas at the leader's state
+  --batch-size SIZE     bytes read per replica per batch (default 1MiB)
   --apply               (repair) write the repairs; without it nothing is written
 
-Flags of init:   --object-size, --vector-offset, --size SIZE (default 64MiB)
-                 or --objects N, --force (overwrite existing files)
-Flags of write:  --object-size, --vector-offset, --objects LIST (e.g. 0-4095,9;
-                 default all), --count N (transactions, default 1)
+Flags of format:  --object-size, --vector-offset, --size SIZE (bytes of objects
+                  per replica, default 64MiB) or --objects N, --journal PATH,
+                  --force (overwrite existing files), --json
+Flags of rebuild: --replace INDEX (the path at INDEX is a new drive), --force
+Flags of write:   --objects LIST (e.g. 0-4095,9; default all), --count N
+                  (transactions per object, default 1)
+Flags of examine: --json
 
 SIZE takes a suffix: 4096, 4KiB, 64MiB, 1GiB (K, M, G mean the same).
 
-Exit status: 0 clean, 1 repairable, 2 unrepairable (split-brain, no
-quorum, cyclic or conflicting vectors), 3 error (missing, unreadable or
-mismatched replicas, I/O; nothing written), 4 usage.
+Exit status: 0 clean, 1 repairable or degraded, 2 unrepairable (split-brain,
+no quorum, cyclic or conflicting vectors, differing bytes; a write without
+a quorum), 3 error (missing, unreadable or mismatched replicas, I/O), 4 usage.
 `
 
 // usageError is a bad command line: exit 4.
@@ -116,8 +146,38 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
 
+// codeError is an error with its exit status.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
+// reported: the error is already in the JSON document printed; exit with
+// its code.
+type reported struct{ code int }
+
+func (e *reported) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
 // errHelp: -h or --help was asked for; the usage went to stdout.
 var errHelp = errors.New("help")
+
+// command is one subcommand: it returns its exit code, or an error.
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error)
+
+var commands = map[string]command{
+	"format":  cmdFormat,
+	"init":    cmdFormat,
+	"examine": cmdExamine,
+	"scan": func(ctx context.Context, a []string, o, e io.Writer) (int, error) {
+		return cmdScan(ctx, a, o, e, false)
+	},
+	"repair":  func(ctx context.Context, a []string, o, e io.Writer) (int, error) { return cmdScan(ctx, a, o, e, true) },
+	"rebuild": cmdRebuild,
+	"write":   cmdWrite,
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -128,43 +188,92 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, about.Version("quorum"))
 		return exitClean
 	}
-	var (
-		code int
-		err  error
-	)
-	cmd := args[0]
-	switch cmd {
-	case "scan":
-		code, err = cmdScan(args[1:], stdout, stderr, false)
-	case "repair":
-		code, err = cmdScan(args[1:], stdout, stderr, true)
-	case "init":
-		code, err = cmdInit(args[1:], stdout, stderr)
-	case "write":
-		code, err = cmdWrite(args[1:], stdout, stderr)
+	name := args[0]
+	switch name {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitClean
-	default:
-		fmt.Fprintf(stderr, "quorum: unknown command %q\n\n%s", cmd, usageText)
-		return exitUsage
 	}
+	asJSON := wantsJSON(args[1:])
+	cmd, ok := commands[name]
+	if !ok {
+		return fail(stdout, stderr, asJSON, name, usagef("unknown command %q", name))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := cmd(ctx, args[1:], stdout, stderr)
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, usageText)
 		return exitClean
 	}
-	var ue *usageError
-	switch {
-	case err == nil:
-		return code
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "quorum %s: %v\n(quorum help: usage)\n", cmd, err)
-		return exitUsage
-	default:
-		fmt.Fprintf(stderr, "quorum %s: %v\n", cmd, err)
-		if code == 0 {
-			code = exitError
-		}
+	if err == nil {
 		return code
 	}
+	return fail(stdout, stderr, asJSON, name, err)
 }
+
+// wantsJSON reports whether --json is among the flags, so that even a
+// usage error is a JSON document.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-json", "--json", "-json=true", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// fail prints err and returns its exit status: on stderr, or as a JSON
+// document on stdout with --json.
+func fail(stdout, stderr io.Writer, asJSON bool, name string, err error) int {
+	var rep *reported
+	if errors.As(err, &rep) {
+		return rep.code
+	}
+	code := exitError
+	var ue *usageError
+	var ce *codeError
+	switch {
+	case errors.As(err, &ue):
+		code = exitUsage
+	case errors.As(err, &ce):
+		code = ce.code
+	}
+	msg := operatorWords(err.Error())
+	if asJSON {
+		b, _ := json.Marshal(struct {
+			Command string `json:"command"`
+			Error   string `json:"error"`
+			Exit    int    `json:"exit"`
+		}{name, msg, code})
+		fmt.Fprintf(stdout, "%s\n", b)
+		return code
+	}
+	if code == exitUsage {
+		if _, known := commands[name]; !known {
+			fmt.Fprintf(stderr, "quorum: %s\n\n%s", msg, usageText)
+			return code
+		}
+		fmt.Fprintf(stderr, "quorum %s: %s\n(quorum help: usage)\n", name, msg)
+		return code
+	}
+	fmt.Fprintf(stderr, "quorum %s: %s\n", name, msg)
+	return code
+}
+
+// operatorWords names the command's flags where the library's messages
+// name its options.
+var operatorWords = strings.NewReplacer(
+	"no such file: file does not exist", "no such file",
+	"permission denied: permission denied", "permission denied",
+	"Options.Force", "--force",
+	"Options.Journal", "--journal",
+	": a new drive is formatted into the set with Replace (quorum rebuild)", "",
+	"with Replace (quorum rebuild)", "with quorum rebuild --replace",
+	": format it into the set again with Replace", ": format it into the set again",
+	"with Replace", "with quorum rebuild --replace",
+	", or Replace it", ", or replace it (quorum rebuild --replace)",
+).Replace

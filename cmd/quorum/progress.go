@@ -11,12 +11,13 @@ import (
 
 // progress shows how far a long command is.
 type progress interface {
-	add(bytes int64)
+	set(done int64)
 	finish()
 }
 
-// newProgress returns a progress bar on w when w is a terminal, and one
-// that prints nothing otherwise (a pipe, a file, a test's buffer).
+// newProgress returns a progress bar of total objects on w when w is a
+// terminal, and one that prints nothing otherwise (a pipe, a file, a
+// test's buffer).
 func newProgress(w io.Writer, desc string, total int64) progress {
 	f, ok := w.(*os.File)
 	if !ok || total <= 0 || !term.IsTerminal(int(f.Fd())) {
@@ -25,8 +26,9 @@ func newProgress(w io.Writer, desc string, total int64) progress {
 	return &bar{b: progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(f),
 		progressbar.OptionSetDescription(desc),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionSetItsString("objects"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionShowCount(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
@@ -35,7 +37,7 @@ func newProgress(w io.Writer, desc string, total int64) progress {
 
 type silent struct{}
 
-func (silent) add(int64) {}
+func (silent) set(int64) {}
 func (silent) finish()   {}
 
 type bar struct {
@@ -43,7 +45,7 @@ type bar struct {
 	done bool
 }
 
-func (p *bar) add(n int64) { p.b.Add64(n) }
+func (p *bar) set(n int64) { p.b.Set64(n) }
 
 func (p *bar) finish() {
 	if !p.done {

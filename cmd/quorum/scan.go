@@ -1,146 +1,150 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/lockstep/quorum/replica"
 )
 
-// cmdScan runs quorum scan, and quorum repair (repair true).
-func cmdScan(args []string, stdout, stderr io.Writer, repair bool) (int, error) {
+// scanFlags are the flags of scan and repair.
+type scanFlags struct {
+	set    setFlags
+	ranges int
+	verify bool
+	batch  size
+	apply  bool
+}
+
+func parseScan(name string, args []string, repair bool) (*scanFlags, []string, error) {
+	fs := newFlagSet(name)
+	f := &scanFlags{batch: 1 << 20}
+	f.set.register(fs, true)
+	fs.IntVar(&f.ranges, "ranges", 50, "object ranges listed in the text report (0: all)")
+	fs.BoolVar(&f.verify, "verify-data", false, "compare the bytes of the replicas at the leader's state")
+	fs.Var(&f.batch, "batch-size", "bytes read per replica per batch")
+	if repair {
+		fs.BoolVar(&f.apply, "apply", false, "write the repairs")
+	}
+	listed, err := parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.set.explicit = given(fs)
+	switch {
+	case f.ranges < 0:
+		return nil, nil, usagef("--ranges must be 0 (all) or more, got %d", f.ranges)
+	case f.batch < 1 || f.batch > 1<<30:
+		return nil, nil, usagef("--batch-size must be from 1 byte (rounded up to one object) to 1GiB, got %d", f.batch)
+	}
+	return f, listed, nil
+}
+
+// cmdScan is scan, and repair (a dry run unless --apply).
+func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer, repair bool) (int, error) {
 	name := "scan"
 	if repair {
 		name = "repair"
 	}
-	fs := newFlagSet(name)
-	var gf geometryFlags
-	gf.register(fs, true)
-	jsonOut := fs.Bool("json", false, "print one JSON document")
-	limit := fs.Int("ranges", 50, "ranges listed in the text report (0: all)")
-	ruleName := fs.String("rule", "majority", "majority or byzantine")
-	apply := new(bool)
-	if repair {
-		fs.BoolVar(apply, "apply", false, "write the repairs")
-	}
-	paths, err := parse(fs, args)
+	f, listed, err := parseScan(name, args, repair)
 	if err != nil {
 		return 0, err
 	}
-	if err := checkCount(paths); err != nil {
-		return 0, err
-	}
-	if *limit < 0 {
-		return 0, usagef("--ranges must be 0 (all) or more, got %d", *limit)
-	}
-	geo, err := gf.geometry(len(paths))
+	s, err := f.set.openSet(listed, !f.apply)
 	if err != nil {
 		return 0, err
 	}
-	dec, err := newDecider(*ruleName, len(paths))
-	if err != nil {
+	defer s.Close()
+	head := &scanHead{Command: name, setInfo: describeSet(s, f.set.rule), Apply: f.apply, VerifyData: f.verify}
+	out := newReporter(stdout, f.set.json, f.ranges)
+	if err := out.begin(head); err != nil {
 		return 0, err
 	}
-	set, err := openReplicas(paths, geo, *apply)
+	t := &tail{}
+	t.Summary.Replicas = make([]replicaSummary, s.Replicas())
+	for i := range t.Summary.Replicas {
+		t.Summary.Replicas[i].Index = i
+	}
+	bar := newProgress(stderr, name, s.Geometry().Objects)
+	rep, err := s.Scan(ctx, replica.ScanOptions{
+		Repair: f.apply, VerifyData: f.verify, BatchBytes: int(f.batch),
+		Range: func(r *replica.Range) error {
+			t.Summary.tally(r)
+			return out.row(r)
+		},
+		Progress: func(done, _ int64) { bar.set(done) },
+	})
+	bar.finish()
+	if rep != nil {
+		t.Summary.setCounts(rep)
+		if f.apply {
+			t.Repaired = &repaired{Objects: rep.Repaired, Copies: rep.Copies, Bytes: rep.Copies * int64(s.Geometry().ObjectSize)}
+		}
+	}
+	if err == nil {
+		err = s.Close()
+	}
+	hint := repairHint(f, listed)
 	if err != nil {
-		return exitError, err
-	}
-	defer set.close()
-	crash := crasherFromEnv()
-
-	// An interrupted repair's journal first: replayed (--apply) before
-	// anything is decided, else reported.
-	journals, err := checkJournals(set, *apply)
-	if err != nil {
-		return exitError, err
-	}
-	pending := false
-	for _, j := range journals {
-		pending = pending || j.Action == "pending"
-	}
-
-	var out reporter
-	if *jsonOut {
-		out = newJSONReporter(stdout)
+		t.Status, t.Exit, t.Error = "error", exitError, operatorWords(err.Error())
+		if !f.set.json {
+			fmt.Fprintf(stderr, "quorum %s: %s\n", name, t.Error)
+		}
 	} else {
-		out = &textReporter{w: stdout, limit: *limit, hint: repairHint(gf, *ruleName, paths), rule: dec.describe(len(paths))}
+		t.Status, t.Exit, hint = verdict(head, &t.Summary, rep, hint)
 	}
-	h := &header{Command: name, Replicas: paths, ObjectSize: geo.objectSize, VectorOffset: geo.vectorOffset,
-		Objects: set.objects, ReplicaBytes: set.size, Rule: dec.rule, Quorum: dec.need, Apply: *apply, Journals: journals}
-	if err := out.begin(h); err != nil {
-		return exitError, err
+	if err := out.end(t, hint); err != nil {
+		return 0, err
 	}
-	prog := newProgress(stderr, name, set.size*int64(len(paths)))
-	eng, err := newEngine(set, dec, prog)
-	if err != nil {
-		return exitError, err
+	if f.set.json || err != nil {
+		return 0, &reported{t.Exit}
 	}
-	col := newCollector(set, out)
-	eng.visit = append(eng.visit, col.batch)
-	var rp *repairer
-	if *apply {
-		rp = newRepairer(set, crash)
-		eng.visit = append(eng.visit, rp.batch)
-	}
-	runErr := eng.run()
-	if runErr == nil {
-		runErr = col.flush()
-	}
-	if runErr == nil && rp != nil {
-		runErr = rp.finish()
-	}
-	prog.finish()
-
-	t := &tail{Summary: col.sum}
-	if rp != nil {
-		t.Written = &rp.written
-	}
-	s := &t.Summary
-	switch {
-	case s.unrepairable() > 0:
-		t.Status, t.ExitCode = "unrepairable", exitUnrepairable
-	case !*apply && (s.Repair > 0 || pending):
-		t.Status, t.ExitCode = "repairable", exitRepairable
-	default:
-		t.Status, t.ExitCode = "clean", exitClean
-	}
-	if runErr != nil {
-		if *apply {
-			runErr = fmt.Errorf("%v\nthe replicas may be partly repaired; rerun quorum repair --apply: it finishes the interrupted batch from the journal first", runErr)
-		}
-		t.Status, t.ExitCode, t.Error = "error", exitError, runErr.Error()
-		if *jsonOut {
-			out.end(t)
-		}
-		crash.report(stderr)
-		return exitError, runErr
-	}
-	if err := out.end(t); err != nil {
-		return exitError, err
-	}
-	crash.report(stderr)
-	return t.ExitCode, nil
+	return t.Exit, nil
 }
 
-// repairHint is the command line that repairs these replicas.
-func repairHint(gf geometryFlags, rule string, paths []string) string {
-	parts := []string{"quorum repair --apply"}
-	if rule != "majority" {
-		parts = append(parts, "--rule "+rule)
+// verdict is the status of the set as the scan or repair leaves it, its
+// exit code, and the command that would take it further.
+func verdict(h *scanHead, s *summary, rep *replica.Report, hint string) (string, int, string) {
+	lagging, pending := s.Lagging, s.Pending
+	if h.Apply {
+		lagging -= rep.Repaired
 	}
-	if gf.objectSize != defaultObjectSize {
-		parts = append(parts, fmt.Sprintf("--object-size %d", gf.objectSize))
-	}
-	if gf.vectorOffset != 0 {
-		parts = append(parts, fmt.Sprintf("--vector-offset %d", gf.vectorOffset))
-	}
-	for _, p := range paths {
-		if strings.ContainsAny(p, " \t\n'\"$`\\;&|<>*?()[]{}") {
-			p = "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+	switch {
+	case s.unrepairable() > 0 || h.Journal.State == "problem":
+		return "unrepairable", exitUnrepairable, hint
+	case lagging > 0 || pending > 0:
+		return "repairable", exitRepairable, hint
+	case h.degraded():
+		var what []string
+		for _, r := range h.Replicas {
+			switch r.State {
+			case "missing":
+				what = append(what, fmt.Sprintf("replica %d is missing (bring it back and run quorum repair --apply, or replace it: quorum rebuild --replace %d)", r.Index, r.Index))
+			case "rebuilding":
+				what = append(what, fmt.Sprintf("replica %d (%s) is being rebuilt: quorum rebuild resumes it", r.Index, r.Path))
+			}
 		}
-		parts = append(parts, p)
+		return "degraded", exitRepairable, strings.Join(what, "; ")
 	}
-	if len(paths) > 8 {
-		parts = append(parts[:len(parts)-len(paths)+3], "...")
+	return "clean", exitClean, hint
+}
+
+// repairHint is the repair command for the same set.
+func repairHint(f *scanFlags, listed []string) string {
+	parts := []string{"quorum repair --apply"}
+	if f.set.raw {
+		parts = append(parts, fmt.Sprintf("--raw --object-size %d --vector-offset %d", f.set.geo.objectSize, f.set.geo.vectorOffset))
 	}
-	return strings.Join(parts, " ")
+	if f.set.missing != "" {
+		parts = append(parts, "--missing "+f.set.missing)
+	}
+	if f.set.rule != "majority" {
+		parts = append(parts, "--rule "+f.set.rule)
+	}
+	if f.set.journal != "" {
+		parts = append(parts, "--journal "+f.set.journal)
+	}
+	return strings.Join(append(parts, listed...), " ")
 }
