@@ -92,7 +92,7 @@ func TestWalkthrough(t *testing.T) {
 // walkReplace: drive b dies; a blank drive takes its place and is rebuilt.
 func walkReplace(t *testing.T, dir string, want []int) {
 	r := must(t, quorum(t, dir, "examine", "a.img", "b.img", "c.img"), 0)
-	contains(t, "examine", r.stdout, "a.img: replica 0 of 3 of set", "c.img: replica 2 of 3", "generation  0 (replaced at it: none)", "all 3 replicas, in index order, generation 0")
+	contains(t, "examine", r.stdout, "a.img: replica 0 of 3 of set", "c.img: replica 2 of 3", "generation  0 (no replica replaced yet)", "all 3 replicas, in index order, generation 0")
 	if err := os.Rename(filepath.Join(dir, "b.img"), filepath.Join(dir, "b-failed.img")); err != nil {
 		t.Fatal(err)
 	}

@@ -118,16 +118,16 @@ func writeSuper(b *strings.Builder, e examined) {
 	if sb.State == "rebuilding" {
 		state = fmt.Sprintf("rebuilding: %d of %d objects copied (it votes once quorum rebuild finishes)", sb.Rebuilt, sb.Objects)
 	}
-	replaced := "none"
+	generation := fmt.Sprintf("%d (no replica replaced yet)", sb.Generation)
 	if sb.Replaced != nil {
-		replaced = fmt.Sprintf("replica %d", *sb.Replaced)
+		generation = fmt.Sprintf("%d (the last replica replaced: %d)", sb.Generation, *sb.Replaced)
 	}
 	rows := [][2]string{
 		{"state", state},
 		{"replica id", sb.Replica},
 		{"geometry", fmt.Sprintf("%d objects of %d bytes, vectors at offset %d (%s from byte %d)", sb.Objects, sb.ObjectSize, sb.VectorOffset,
 			bytesString(sb.Objects*int64(sb.ObjectSize)), sb.DataOffset)},
-		{"generation", fmt.Sprintf("%d (replaced at it: %s)", sb.Generation, replaced)},
+		{"generation", generation},
 		{"journal", sb.Journal},
 		{"created", sb.Created},
 		{"sequence", fmt.Sprintf("%d (superblock writes), format version %d", sb.Sequence, sb.Version)},
@@ -174,7 +174,7 @@ func together(out []examined) []string {
 	for _, e := range sbs {
 		if sb := e.Superblock; sb.Generation < newest.Generation {
 			notes = append(notes, fmt.Sprintf("note: %s is at generation %d, the set at %d: replica %d was replaced while it was away (stale)",
-				e.Path, sb.Generation, newest.Generation, *newest.Replaced))
+				e.Path, sb.Generation, newest.Generation, replacedIndex(newest)))
 		}
 	}
 	var absent []string
@@ -195,4 +195,11 @@ func together(out []examined) []string {
 		notes = append(notes, fmt.Sprintf("set %s: all %d replicas, in index order, generation %d", short, newest.Count, newest.Generation))
 	}
 	return notes
+}
+
+func replacedIndex(sb *superJSON) int {
+	if sb.Replaced == nil {
+		return -1
+	}
+	return *sb.Replaced
 }

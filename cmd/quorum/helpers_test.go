@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -236,8 +237,8 @@ func journalHeader(path string) (committed uint64, applied bool) {
 	var seq uint64
 	for c := range 2 {
 		h := b[c*512 : (c+1)*512]
-		if string(h[:8]) != "QRMJHDR1" {
-			continue
+		if string(h[:8]) != "QRMJHDR1" || crc32.Checksum(h[:508], crc32.MakeTable(crc32.Castagnoli)) != binary.LittleEndian.Uint32(h[508:]) {
+			continue // not written yet, or caught mid-write
 		}
 		if s := binary.LittleEndian.Uint64(h[8:]); s > seq {
 			seq, committed, applied = s, binary.LittleEndian.Uint64(h[40:]), binary.LittleEndian.Uint32(h[52:]) == 1
