@@ -74,7 +74,8 @@ type Node struct {
 	Weight Weight `json:"weight"`
 }
 
-func (n Node) voting() bool { return !n.Standby && n.State != Left }
+// Voting reports whether the node is a voter: neither a standby nor leaving.
+func (n Node) Voting() bool { return !n.Standby && n.State != Left }
 
 // validate checks one node; the weight must already be set.
 func (n Node) validate() error {
@@ -138,7 +139,7 @@ func (c Config) Node(id NodeID) (Node, bool) {
 func (c Config) Quorum() Quorum {
 	q := Quorum{Rule: c.Rule}
 	for _, n := range c.Nodes {
-		if n.voting() {
+		if n.Voting() {
 			q.Voters = append(q.Voters, Voter{ID: n.ID, Weight: n.Weight, Domain: n.Domain})
 		}
 	}
@@ -152,8 +153,8 @@ func (c Config) Validate() error {
 	if c.Epoch == 0 {
 		return fmt.Errorf("manager: config epoch must be at least 1")
 	}
-	if len(c.Nodes) > MaxMembers {
-		return fmt.Errorf("manager: config holds %d members, at most %d allowed", len(c.Nodes), MaxMembers)
+	if len(c.Nodes) > maxMembers {
+		return fmt.Errorf("manager: config holds %d members, at most %d allowed", len(c.Nodes), maxMembers)
 	}
 	for i, n := range c.Nodes {
 		if err := n.validate(); err != nil {
@@ -207,16 +208,16 @@ func (c Config) IsQuorum(ids []NodeID) bool {
 func (c Config) Healthy() []NodeID {
 	var ids []NodeID
 	for _, n := range c.Nodes {
-		if n.State == Active && (n.voting() || (c.Outgoing != nil && c.Outgoing.Has(n.ID))) {
+		if n.State == Active && (n.Voting() || (c.Outgoing != nil && c.Outgoing.Has(n.ID))) {
 			ids = append(ids, n.ID)
 		}
 	}
 	return ids
 }
 
-// sameSystems reports whether two configurations have the same quorum
+// SameQuorums reports whether two configurations have the same quorum
 // systems (health aside).
-func (c Config) sameSystems(o Config) bool {
+func (c Config) SameQuorums(o Config) bool {
 	a, b := c.systems(), o.systems()
 	return len(a) == len(b) && a[0].Equal(b[0]) && (len(a) == 1 || a[1].Equal(b[1]))
 }
@@ -226,7 +227,7 @@ func (c Config) sameSystems(o Config) bool {
 // entering a joint phase with c's voters outgoing, leaving one for either
 // half, or two plain configurations whose quorums Intersect.
 func safeTransition(c, next Config) bool {
-	if c.sameSystems(next) {
+	if c.SameQuorums(next) {
 		return true
 	}
 	cur, nq := c.Quorum(), next.Quorum()
@@ -275,10 +276,10 @@ func (e *errUnknown) Error() string {
 	return fmt.Sprintf("manager: not members: %s", joinIDs(e.ids))
 }
 
-// withProposal returns c with p's rule and voters (members p does not list
+// WithProposal returns c with p's rule and voters (members p does not list
 // become standbys), not joint, at the same epoch. Unknown or Left IDs are
 // an *errUnknown; duplicates and bad weights an error naming them.
-func (c Config) withProposal(p Proposal) (Config, error) {
+func (c Config) WithProposal(p Proposal) (Config, error) {
 	next := c.Clone()
 	next.Outgoing = nil
 	next.Rule = p.Rule

@@ -89,8 +89,8 @@ func (c Config) Decide(vectors [][]byte, replicas []NodeID) (Decision, error) {
 // Manager keeps them beside the configuration it publishes).
 func (c Config) decide(qs []Quorum, vectors [][]byte, replicas []NodeID) (Decision, error) {
 	n := len(replicas)
-	if n < 1 || n > MaxMembers {
-		return Decision{}, fmt.Errorf("manager: replicas must name 1 to %d replicas, got %d", MaxMembers, n)
+	if n < 1 || n > maxMembers {
+		return Decision{}, fmt.Errorf("manager: replicas must name 1 to %d replicas, got %d", maxMembers, n)
 	}
 	if len(vectors) != n {
 		return Decision{}, fmt.Errorf("manager: vectors has %d entries, want %d (one per replica)", len(vectors), n)
@@ -103,7 +103,7 @@ func (c Config) decide(qs []Quorum, vectors [][]byte, replicas []NodeID) (Decisi
 	if i, j, dup := duplicate(replicas); dup {
 		return Decision{}, fmt.Errorf("manager: replicas[%d] and replicas[%d] are both %q: a node must vote once", i, j, replicas[i])
 	}
-	var depthBuf [MaxMembers]uint8
+	var depthBuf [maxMembers]uint8
 	depths := depthBuf[:n]
 	r, err := kernel.Depths(vectors, depths)
 	if err != nil {

@@ -183,7 +183,7 @@ func TestRepairNeverGoesBackwards(t *testing.T) {
 	for round := range suiteRounds(600) {
 		n := 1 + rng.IntN(12)
 		if round%200 == 0 {
-			n = MaxMembers
+			n = maxMembers
 		}
 		shape := shapes[rng.IntN(len(shapes))]
 		vs := testvectors.Object(rng, n, shape)

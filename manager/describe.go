@@ -8,17 +8,14 @@ import (
 
 // Describe returns a table of every member for operators: a summary line,
 // then per node its state, role, weight and domain.
-func (c Config) Describe() string { return describe(c, nil) }
+func (c Config) Describe() string { return c.DescribeColumns(nil, nil) }
 
-// Describe returns Config.Describe with each node's smoothed latency and
-// centrality added from the network view.
-func (m *Manager) Describe() string {
-	cfg := m.Config()
-	view := m.NetworkView()
-	return describe(cfg, &view)
-}
+// Describe is the configuration in force's Describe.
+func (m *Manager) Describe() string { return m.Config().Describe() }
 
-func describe(c Config, view *NetworkView) string {
+// DescribeColumns is Describe with more columns: headers, and cells for
+// each node (one per header), as package advice adds what the network shows.
+func (c Config) DescribeColumns(headers []string, cells func(NodeID) []string) string {
 	var b strings.Builder
 	q := c.Quorum()
 	t := c.Tolerance()
@@ -41,8 +38,8 @@ func describe(c Config, view *NetworkView) string {
 	}
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprint(w, "ID\tSTATE\tROLE\tWEIGHT\tDOMAIN")
-	if view != nil {
-		fmt.Fprint(w, "\tLATENCY\tCENTRALITY")
+	for _, h := range headers {
+		fmt.Fprint(w, "\t"+h)
 	}
 	fmt.Fprintln(w)
 	for _, n := range c.Nodes {
@@ -53,8 +50,8 @@ func describe(c Config, view *NetworkView) string {
 		case n.Standby:
 			role = "standby"
 		}
-		if c.Outgoing != nil && c.Outgoing.Has(n.ID) != n.voting() {
-			if n.voting() {
+		if c.Outgoing != nil && c.Outgoing.Has(n.ID) != n.Voting() {
+			if n.Voting() {
 				role = "joining"
 			} else {
 				role = "leaving"
@@ -65,12 +62,10 @@ func describe(c Config, view *NetworkView) string {
 			domain = "-"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%s", n.ID, n.State, role, n.Weight, domain)
-		if view != nil {
-			lat := "-"
-			if d, ok := view.Latency[n.ID]; ok {
-				lat = roundLatency(d).String()
+		if cells != nil {
+			for _, cell := range cells(n.ID) {
+				fmt.Fprint(w, "\t"+cell)
 			}
-			fmt.Fprintf(w, "\t%s\t%.2f", lat, view.Centrality[n.ID])
 		}
 		fmt.Fprintln(w)
 	}

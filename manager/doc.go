@@ -22,11 +22,6 @@
 //     leader and a repair list ordered so the quorum never goes backwards;
 //     Config.Tolerance says how many failures, and which failure domains,
 //     the configuration survives.
-//   - Network keeps what the caller observes of the links (smoothed round
-//     trips, reachability) and derives partitions, centrality and partition
-//     risk. Strategies (network, performance, fault-tolerance, hybrid) read
-//     a configuration and a network view and return a Recommendation with
-//     its reasoning. Advice only: nothing changes until it is applied.
 //   - Manager holds the current Config: every change (add, remove, fail,
 //     recover, reconfigure) is a request for the next epoch with a typed
 //     Answer; changes whose old and new quorums might not intersect go
@@ -36,5 +31,7 @@
 //     with atomic replace. Metrics, Publish (expvar) and Describe report it.
 //
 // The package has no network of its own and no clock: callers feed it
-// observations and requests, so everything it answers is deterministic.
+// requests, so everything it answers is deterministic. Advice on what to
+// propose (network views, strategies, capability weights) is package
+// manager/advice, which only produces proposals for Adjust to judge.
 package manager

@@ -2,7 +2,6 @@ package manager_test
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/lockstep/quorum/kernel"
 	"github.com/lockstep/quorum/manager"
@@ -18,10 +17,10 @@ func vector(id0, id1 byte) []byte {
 	return v
 }
 
-// A 5-voter cluster over three racks, with a standby, loses a voter; the
-// fault-tolerance strategy recommends replacing it with the standby; the
-// adjustment goes through a joint phase (old and new majorities might not
-// intersect); then a real kernel result is judged under the new voters.
+// A 5-voter cluster over three racks, with a standby, loses a voter; an
+// adjustment replaces it with the standby through a joint phase (old and
+// new majorities might not intersect); then a real kernel result is judged
+// under the new voters. (Package advice can propose the replacement.)
 func Example() {
 	nodes := []manager.Node{
 		{ID: "a", Domain: "rack1"}, {ID: "b", Domain: "rack1"},
@@ -33,33 +32,15 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	base := map[manager.NodeID]int{"a": 1, "b": 1, "c": 2, "d": 2, "e": 3, "f": 3}
-	for x, bx := range base {
-		for y, by := range base {
-			if x < y {
-				m.Observe(manager.Observation{From: x, To: y, Reachable: true, RTT: time.Duration(bx+by) * time.Millisecond})
-			}
-		}
-	}
-
 	// A failure: e goes down. Its vote still counts, so the quorum stays 3.
 	ans := m.Fail("e")
 	fmt.Println("fail e:", ans.Status, "epoch", ans.Epoch, "tolerance", m.Config().Tolerance().Crash)
 
-	// A recommendation.
-	rec, err := m.Recommend(manager.Targets{MaxLatency: 20 * time.Millisecond}, manager.FaultToleranceStrategy{})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println("strategy:", rec.Strategy, "nodes:", rec.Nodes, "confidence:", rec.Confidence)
-	for _, line := range rec.Reasoning {
-		fmt.Println("  -", line)
-	}
-	fmt.Println("impact:", rec.Impact.Summary)
+	// The proposal: f votes in e's place.
+	p := manager.Proposal{Rule: m.Config().Rule, Voters: []manager.Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "f"}}}
 
 	// The adjustment: validated, applied through a joint phase, verified.
-	adj := m.Adjust(m.Epoch()+1, rec.Proposal, func(cfg manager.Config) error {
+	adj := m.Adjust(m.Epoch()+1, p, func(cfg manager.Config) error {
 		return nil // here the store would commit cfg through its replication
 	})
 	fmt.Println("adjust:", adj.Answer.Status, "joint:", adj.Joint, "epoch", adj.Answer.Epoch, "voters", adj.After.IDs())
@@ -87,14 +68,6 @@ func Example() {
 	fmt.Print(m.Describe())
 	// Output:
 	// fail e: ok epoch 2 tolerance 1
-	// strategy: fault-tolerance nodes: [a c f] confidence: 1
-	//   - a quorum needs 3 of 5 voters (crash majority, min 3 voters)
-	//   - tolerates 1 crash failure(s) now (4 healthy voters, quorum 3)
-	//   - replace failed voter e (rack3) with standby f (rack3)
-	//   - losing the largest domain rack1 (2 voters) loses the quorum
-	//   - domains whose loss loses the quorum: rack1, rack2
-	//   - preferred quorum spans 3 domain(s): a (rack1), c (rack2), f (rack3)
-	// impact: tolerates 2 crash failure(s) (+1); survives losing any one domain; commit latency about 5ms
 	// adjust: ok joint: true epoch 4 voters [a b c d f]
 	//   epoch 2 reconfigure validated
 	//   epoch 3 reconfigure applied
@@ -105,11 +78,11 @@ func Example() {
 	// decision: quorate leader a repair [3 4]
 	//   chain of 4 (a b c d) holds 4 of 5 votes, a quorum needs 3
 	// epoch 4, crash majority, min 3 voters: quorum 3 of 5 voters; tolerates 2 failure(s); survives losing rack1
-	// ID  STATE   ROLE     WEIGHT  DOMAIN  LATENCY  CENTRALITY
-	// a   active  voter    1.000   rack1   3ms      1.00
-	// b   active  voter    1.000   rack1   3ms      1.00
-	// c   active  voter    1.000   rack2   4ms      1.00
-	// d   active  voter    1.000   rack2   4ms      1.00
-	// e   failed  standby  1.000   rack3   5ms      1.00
-	// f   active  voter    1.000   rack3   5ms      1.00
+	// ID  STATE   ROLE     WEIGHT  DOMAIN
+	// a   active  voter    1.000   rack1
+	// b   active  voter    1.000   rack1
+	// c   active  voter    1.000   rack2
+	// d   active  voter    1.000   rack2
+	// e   failed  standby  1.000   rack3
+	// f   active  voter    1.000   rack3
 }

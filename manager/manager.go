@@ -61,8 +61,8 @@ type Event struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
-// HistoryLimit is how many events the history keeps; older ones are dropped.
-const HistoryLimit = 1000
+// historyLimit is how many events the history keeps; older ones are dropped.
+const historyLimit = 1000
 
 // Change is a request for the next epoch.
 type Change struct {
@@ -167,7 +167,6 @@ type Manager struct {
 	uncertain   error    // a Save failed after its rename: no more changes until reopened
 	committed   uint64   // the last epoch declared committed (Committed, or a verified adjustment)
 	changed     uint64   // the last epoch that changed the quorum system
-	net         *Network
 	counters    counters
 	// published is a copy of cfg and its quorum systems for Decide, the
 	// read path, which reads it without the lock: every commit stores a
@@ -200,7 +199,7 @@ func New(store *Store, nodes []Node, rule Rule) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{store: store, net: NewNetwork(), committed: 1} // every member starts from epoch 1
+	m := &Manager{store: store, committed: 1} // every member starts from epoch 1
 	if store != nil {
 		if _, err := store.Load(); !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("manager: %s already holds a configuration (use Open): %v", store.Path(), err)
@@ -223,7 +222,7 @@ func Open(store *Store) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{store: store, cfg: snap.Config, history: snap.History, adjustments: snap.Adjustments,
-		committed: snap.Committed, changed: snap.Changed, net: NewNetwork()}
+		committed: snap.Committed, changed: snap.Changed}
 	m.publishConfig()
 	return m, nil
 }
@@ -242,7 +241,8 @@ func (m *Manager) Epoch() uint64 {
 	return m.cfg.Epoch
 }
 
-// History returns a copy of the kept history, oldest first.
+// History returns a copy of the kept history (the last 1000 events), oldest
+// first.
 func (m *Manager) History() []Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -253,8 +253,8 @@ func (m *Manager) History() []Event {
 // persisting both first; on an error nothing changes in memory.
 func (m *Manager) commit(next Config, events ...Event) error {
 	hist := append(slices.Clone(m.history), events...)
-	if len(hist) > HistoryLimit {
-		hist = slices.Clone(hist[len(hist)-HistoryLimit:])
+	if len(hist) > historyLimit {
+		hist = slices.Clone(hist[len(hist)-historyLimit:])
 	}
 	changed := m.changed
 	if !m.cfg.Quorum().Equal(next.Quorum()) || m.cfg.Joint() != next.Joint() {
@@ -336,8 +336,8 @@ func (m *Manager) Uncommitted() uint64 {
 // next change.
 func (m *Manager) note(events ...Event) {
 	m.history = append(m.history, events...)
-	if len(m.history) > HistoryLimit {
-		m.history = slices.Clone(m.history[len(m.history)-HistoryLimit:])
+	if len(m.history) > historyLimit {
+		m.history = slices.Clone(m.history[len(m.history)-historyLimit:])
 	}
 	_ = m.save(m.cfg, m.history) // best effort, see above
 }
@@ -356,7 +356,7 @@ func (m *Manager) inForce(c Change, adj uint64) bool {
 		return !ok || n.State == Left
 	case OpReconfigure:
 		// In force when its voters decide now, in or out of a joint phase.
-		p, err := m.cfg.withProposal(c.Proposal)
+		p, err := m.cfg.WithProposal(c.Proposal)
 		return err == nil && m.cfg.Quorum().Equal(p.Quorum())
 	}
 	c.Epoch = 0
@@ -502,13 +502,13 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 		if n.State == Left {
 			return answer(Refused, "a new member cannot have left")
 		}
-		if len(cur.Nodes) >= MaxMembers {
-			return answer(Refused, "the configuration already has %d members, the most allowed", MaxMembers)
+		if len(cur.Nodes) >= maxMembers {
+			return answer(Refused, "the configuration already has %d members, the most allowed", maxMembers)
 		}
 		next.Nodes = append(next.Nodes, n)
 		slices.SortFunc(next.Nodes, func(a, b Node) int { return cmp.Compare(a.ID, b.ID) })
-		changesVoters = n.voting()
-		ev.Detail = fmt.Sprintf("added %s as a %s", n.ID, map[bool]string{true: "voter", false: "standby"}[n.voting()])
+		changesVoters = n.Voting()
+		ev.Detail = fmt.Sprintf("added %s as a %s", n.ID, map[bool]string{true: "voter", false: "standby"}[n.Voting()])
 	case OpRemove:
 		ev.Node = c.ID
 		old, ok := cur.Node(c.ID)
@@ -519,7 +519,7 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 			return answer(Conflict, "adjustment %d is verifying and may roll back to a quorum system with %s as a voter: remove it after the adjustment", m.adjusting, c.ID)
 		}
 		next.Nodes = slices.DeleteFunc(next.Nodes, func(n Node) bool { return n.ID == c.ID })
-		changesVoters = old.voting()
+		changesVoters = old.Voting()
 		ev.Detail = fmt.Sprintf("removed %s", c.ID)
 	case OpSuspect, OpFail, OpRecover:
 		ev.Node = c.ID
@@ -541,7 +541,7 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 		if why, b := busy(); b {
 			return answer(Conflict, "%s", why)
 		}
-		p, err := cur.withProposal(c.Proposal)
+		p, err := cur.WithProposal(c.Proposal)
 		var unknown *errUnknown
 		if errors.As(err, &unknown) {
 			return answer(UnknownMembers, "proposal names %s", joinIDs(unknown.ids))
@@ -549,7 +549,7 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 		if err != nil {
 			return answer(Refused, "%v", err)
 		}
-		if cur.sameSystems(p) {
+		if cur.SameQuorums(p) {
 			return answer(AlreadyApplied, "the proposed quorum system is already in force")
 		}
 		p.Epoch = c.Epoch
@@ -633,60 +633,6 @@ func (m *Manager) guard(cur, next Config) (Config, string) {
 		return next, fmt.Sprintf("the healthy voters (%s) would hold no quorum of the new configuration", joinIDs(h))
 	}
 	return next, ""
-}
-
-// Observe feeds one network observation (see Network.Observe).
-func (m *Manager) Observe(o Observation) error { return m.net.Observe(o) }
-
-// NetworkView returns the network among the current members.
-func (m *Manager) NetworkView() NetworkView {
-	cfg := m.Config()
-	ids := make([]NodeID, len(cfg.Nodes))
-	for i, n := range cfg.Nodes {
-		ids[i] = n.ID
-	}
-	return m.net.View(ids)
-}
-
-// Input returns what strategies read now: the configuration, the network
-// among its members, and the targets.
-func (m *Manager) Input(t Targets) Input {
-	cfg := m.Config()
-	ids := make([]NodeID, len(cfg.Nodes))
-	for i, n := range cfg.Nodes {
-		ids[i] = n.ID
-	}
-	return Input{Config: cfg, Network: m.net.View(ids), Targets: t}
-}
-
-// Recommend runs the strategies (all built-in ones when none are given)
-// on the current conditions and returns the most confident recommendation
-// (the first on a tie).
-func (m *Manager) Recommend(t Targets, strategies ...Strategy) (Recommendation, error) {
-	if len(strategies) == 0 {
-		strategies = Strategies()
-	}
-	in := m.Input(t)
-	var recs []Recommendation
-	var firstErr error
-	for _, s := range strategies {
-		r, err := s.Recommend(in)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("manager: strategy %s: %w", s.Name(), err)
-			}
-			continue
-		}
-		recs = append(recs, r)
-	}
-	best, ok := Best(recs)
-	if !ok {
-		if firstErr == nil {
-			firstErr = errors.New("manager: no strategy given")
-		}
-		return Recommendation{}, firstErr
-	}
-	return best, nil
 }
 
 // Decide judges one object's replica vectors under the configuration in
@@ -855,12 +801,12 @@ func (m *Manager) rollback(res Adjustment, before Config, cause error) Adjustmen
 			Reason: fmt.Sprintf("%s: epoch %d, the adjusted quorum system that failed verification, is in force", reason, m.cfg.Epoch)}
 		return res
 	}
-	target, err := m.cfg.withProposal(before.Proposal())
+	target, err := m.cfg.WithProposal(before.Proposal())
 	if err != nil {
 		return fail("rollback impossible", err)
 	}
 	reason := cause.Error()
-	if !m.cfg.sameSystems(target) {
+	if !m.cfg.SameQuorums(target) {
 		target.Epoch = m.cfg.Epoch + 1
 		detail := "restored the previous quorum system"
 		if !safeTransition(m.cfg, target) {

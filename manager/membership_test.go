@@ -249,7 +249,7 @@ func TestReconfigurationNeverDisjoint(t *testing.T) {
 			if x, y, found := disjoint(u, qa, qb); found {
 				t.Fatalf("%s: {%s} decides in epoch %d and {%s} in epoch %d\n%s\n%s", where, joinIDs(x), prev.Epoch, joinIDs(y), next.Epoch, prev.Describe(), next.Describe())
 			}
-			if !prev.sameSystems(next) && (hasByzantine(prev) || hasByzantine(next)) && !shareSystem(prev, next) {
+			if !prev.SameQuorums(next) && (hasByzantine(prev) || hasByzantine(next)) && !shareSystem(prev, next) {
 				t.Fatalf("%s: a Byzantine change without a shared quorum system", where)
 			}
 		}
@@ -338,14 +338,14 @@ func TestHistory(t *testing.T) {
 		}
 	}
 	// The history is bounded.
-	for i := range HistoryLimit + 10 {
+	for i := range historyLimit + 10 {
 		if i%2 == 0 {
 			m.Fail("b")
 		} else {
 			m.Recover("b")
 		}
 	}
-	if h := m.History(); len(h) != HistoryLimit || h[len(h)-1].Epoch != m.Epoch() {
+	if h := m.History(); len(h) != historyLimit || h[len(h)-1].Epoch != m.Epoch() {
 		t.Fatalf("history of %d events ending at %d, epoch %d", len(h), h[len(h)-1].Epoch, m.Epoch())
 	}
 	// An epoch past the history gets EpochNotNext.

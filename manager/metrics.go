@@ -29,10 +29,6 @@ type Metrics struct {
 	NearLoss           bool              `json:"quorum_near_loss"`     // Tolerance <= 0
 	SurvivesDomainLoss bool              `json:"survives_domain_loss"` // any one domain may go
 	Domains            []DomainTolerance `json:"domains"`              // per failure domain
-	// Partitions counts the connected groups among the members (1: whole),
-	// PartitionRisk is Risk.Score.
-	Partitions    int     `json:"partitions"`
-	PartitionRisk float64 `json:"partition_risk"` // 0 to 1
 	// Decisions by verdict, from Manager.Decide.
 	DecisionsQuorate    uint64 `json:"decisions_quorate"`
 	DecisionsSplitBrain uint64 `json:"decisions_split_brain"` // Forked kernel results
@@ -53,12 +49,10 @@ func (m *Manager) Metrics() Metrics {
 	q := cfg.Quorum()
 	t := cfg.Tolerance()
 	healthy := cfg.Healthy()
-	view := m.NetworkView()
 	met := Metrics{
 		Epoch: cfg.Epoch, Joint: cfg.Joint(), Members: len(cfg.Nodes), Voters: len(q.Voters), Healthy: t.Healthy,
 		Quorum: t.Quorum, Threshold: q.Threshold(), TotalWeight: q.TotalWeight(), HealthyWeight: q.Tally(healthy).Weight,
 		Tolerance: t.Crash, NearLoss: t.Crash <= 0, SurvivesDomainLoss: t.SurvivesDomainLoss, Domains: t.Domains,
-		Partitions: len(view.Partitions), PartitionRisk: view.Risk.Score,
 		DecisionsQuorate: m.decided[Quorate].Load(), DecisionsSplitBrain: m.decided[SplitBrain].Load(), DecisionsNoQuorum: m.decided[NoQuorum].Load(),
 		Adjustments: c.adjustments, Rollbacks: c.rollbacks, Refusals: c.refused,
 	}

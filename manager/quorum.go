@@ -15,9 +15,9 @@ import (
 // NodeID names a member: 1 to 64 bytes of printable UTF-8 without spaces.
 type NodeID string
 
-// MaxMembers is the most members a configuration holds: every member keeps
+// maxMembers is the most members a configuration holds: every member keeps
 // a replica, and the kernel takes at most kernel.SourcesMax replicas.
-const MaxMembers = kernel.SourcesMax
+const maxMembers = kernel.SourcesMax
 
 // FaultModel is the kind of faulty voter a quorum rule must survive.
 type FaultModel uint8
@@ -131,24 +131,6 @@ func MaxFaults(n int, m FaultModel) (int, error) {
 	return (n - 1) / 3, nil
 }
 
-// PartitionAwareThreshold is the design's partition-aware rule: the larger
-// of the fault rule and a majority of the voters left when the largest
-// likely partition cuts off cutOff of the n voters. Because the fault rule
-// is already at least a majority of all n, the second term never raises
-// it: safety never depends on partition predictions. What the prediction
-// does say is liveness: the survivors, n - cutOff, keep a quorum only if
-// they reach this threshold.
-func PartitionAwareThreshold(n, cutOff int, m FaultModel) (int, error) {
-	t, err := Threshold(n, m)
-	if err != nil {
-		return 0, err
-	}
-	if cutOff < 0 || cutOff > n {
-		return 0, fmt.Errorf("manager: cutOff must be from 0 to n (%d), got %d", n, cutOff)
-	}
-	return max(t, (n-cutOff)/2+1), nil
-}
-
 // Rule says how votes make a quorum.
 type Rule struct {
 	// Model is the fault rule: a majority (Crash) or more than two-thirds
@@ -182,8 +164,8 @@ func (r Rule) Validate() error {
 	if r.Model > Byzantine {
 		return fmt.Errorf("manager: rule.Model: unknown fault model %d", uint8(r.Model))
 	}
-	if r.MinVoters < 0 || r.MinVoters > MaxMembers {
-		return fmt.Errorf("manager: rule.MinVoters must be from 0 to %d, got %d", MaxMembers, r.MinVoters)
+	if r.MinVoters < 0 || r.MinVoters > maxMembers {
+		return fmt.Errorf("manager: rule.MinVoters must be from 0 to %d, got %d", maxMembers, r.MinVoters)
 	}
 	if r.TieBreaker != "" && r.Model != Crash {
 		return fmt.Errorf("manager: rule.TieBreaker: a tie-breaker needs the crash rule (a Byzantine quorum is more than two-thirds, never half)")
@@ -245,8 +227,8 @@ func (q Quorum) Validate() error {
 		return err
 	}
 	n := len(q.Voters)
-	if n < max(1, q.Rule.MinVoters) || n > MaxMembers {
-		return fmt.Errorf("manager: voters must number %d to %d, got %d", max(1, q.Rule.MinVoters), MaxMembers, n)
+	if n < max(1, q.Rule.MinVoters) || n > maxMembers {
+		return fmt.Errorf("manager: voters must number %d to %d, got %d", max(1, q.Rule.MinVoters), maxMembers, n)
 	}
 	for i, v := range q.Voters {
 		if err := validID("voter ID", string(v.ID)); err != nil {
@@ -305,7 +287,7 @@ func (q Quorum) value(v Voter) uint64 {
 }
 
 // TotalWeight is the sum of every voter's vote in milli-votes (One each when
-// the rule is not weighted). It cannot overflow: at most MaxMembers voters
+// the rule is not weighted). It cannot overflow: at most 255 voters
 // of at most 2^32 each.
 func (q Quorum) TotalWeight() uint64 {
 	var t uint64
@@ -363,7 +345,7 @@ type Tally struct {
 
 // Tally counts the votes of ids: duplicates count once, non-voters not at all.
 func (q Quorum) Tally(ids []NodeID) Tally {
-	var buf [MaxMembers]bool
+	var buf [maxMembers]bool
 	in := buf[:]
 	if len(q.Voters) > len(buf) {
 		in = make([]bool, len(q.Voters))

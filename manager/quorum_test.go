@@ -24,7 +24,7 @@ func naiveThreshold(n int, m FaultModel) int {
 // make it a quorum rule.
 func TestThresholdTable(t *testing.T) {
 	for _, m := range []FaultModel{Crash, Byzantine} {
-		for n := 1; n <= MaxMembers; n++ {
+		for n := 1; n <= maxMembers; n++ {
 			q, err := Threshold(n, m)
 			if err != nil || q != naiveThreshold(n, m) {
 				t.Fatalf("Threshold(%d, %v) = %d, %v; want %d", n, m, q, err, naiveThreshold(n, m))
@@ -109,11 +109,6 @@ func TestThresholdErrors(t *testing.T) {
 	if _, err := WeightedThreshold(10, FaultModel(2)); err == nil {
 		t.Errorf("WeightedThreshold unknown model: no error")
 	}
-	for _, tt := range []struct{ n, cut int }{{5, -1}, {5, 6}, {0, 0}} {
-		if _, err := PartitionAwareThreshold(tt.n, tt.cut, Crash); err == nil {
-			t.Errorf("PartitionAwareThreshold(%d, %d): no error", tt.n, tt.cut)
-		}
-	}
 }
 
 // WeightedThreshold is exact for every total, checked against math/big:
@@ -146,30 +141,14 @@ func TestWeightedThresholdExact(t *testing.T) {
 	}
 }
 
-// The partition-aware rule for n = 1..255: never below the fault rule (so
-// never less safe), and exactly the design's formula.
-func TestPartitionAwareThreshold(t *testing.T) {
-	for _, m := range []FaultModel{Crash, Byzantine} {
-		for n := 1; n <= MaxMembers; n++ {
-			fault, _ := Threshold(n, m)
-			for cut := 0; cut <= n; cut++ {
-				got, err := PartitionAwareThreshold(n, cut, m)
-				if err != nil || got != max(fault, (n-cut)/2+1) || got < fault {
-					t.Fatalf("PartitionAwareThreshold(%d, %d, %v) = %d, %v; fault rule %d", n, cut, m, got, err, fault)
-				}
-			}
-		}
-	}
-}
-
 // TotalWeight and Threshold stay exact even for weights far beyond the
 // bounds (a quorum built without validation).
 func TestTotalWeightNoOverflow(t *testing.T) {
 	q := Quorum{Rule: Rule{Weighted: true, Model: Byzantine}}
-	for i := range MaxMembers {
+	for i := range maxMembers {
 		q.Voters = append(q.Voters, Voter{ID: NodeID(fmt.Sprintf("n%03d", i)), Weight: math.MaxUint32})
 	}
-	want := new(big.Int).Mul(big.NewInt(MaxMembers), big.NewInt(math.MaxUint32))
+	want := new(big.Int).Mul(big.NewInt(maxMembers), big.NewInt(math.MaxUint32))
 	if got := q.TotalWeight(); !want.IsUint64() || got != want.Uint64() {
 		t.Fatalf("TotalWeight = %d, want %v", got, want)
 	}
@@ -257,7 +236,7 @@ func TestNewQuorumErrors(t *testing.T) {
 		}
 	}
 	var many []Voter
-	for i := range MaxMembers + 1 {
+	for i := range maxMembers + 1 {
 		many = append(many, Voter{ID: NodeID(fmt.Sprint(i)), Weight: One})
 	}
 	if _, err := NewQuorum(Rule{}, many); err == nil {

@@ -17,7 +17,7 @@ import (
 // of changes that led to it, and the last adjustment number given out.
 type Snapshot struct {
 	Config      Config  `json:"config"`      // the configuration in force
-	History     []Event `json:"history"`     // oldest first, at most HistoryLimit
+	History     []Event `json:"history"`     // oldest first, the last 1000
 	Adjustments uint64  `json:"adjustments"` // the last adjustment number given out
 	// Committed is the last epoch declared committed (Manager.Committed);
 	// Changed the last epoch that changed the quorum system. A file

@@ -60,7 +60,7 @@ func (c Config) Tolerance() Tolerance {
 	members := map[string][]NodeID{}
 	var keys []string
 	for _, n := range c.Nodes {
-		if !n.voting() && (c.Outgoing == nil || !c.Outgoing.Has(n.ID)) {
+		if !n.Voting() && (c.Outgoing == nil || !c.Outgoing.Has(n.ID)) {
 			continue
 		}
 		k := domainKey(n.ID, n.Domain)
@@ -104,7 +104,7 @@ func (c Config) Tolerance() Tolerance {
 // quorum system in qs (a joint phase needs a quorum of each; losing one
 // half's quorum loses the decision).
 func crashTolerance(qs []Quorum, healthy []NodeID) int {
-	tol := MaxMembers
+	tol := maxMembers
 	for _, q := range qs {
 		in := make([]bool, len(q.Voters))
 		have := 0

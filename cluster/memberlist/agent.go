@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/lockstep/quorum/manager"
+	"github.com/lockstep/quorum/manager/advice"
 )
 
 // Options configure an Agent. Memberlist's own settings (bind address,
@@ -55,8 +56,8 @@ type Options struct {
 	// Strategies are asked for a recommendation after every change; a
 	// recommendation that changes the voters is adopted through
 	// Manager.Adjust once the window allows it. Nil means HybridStrategy.
-	Strategies []manager.Strategy
-	Targets    manager.Targets // for the strategies
+	Strategies []advice.Strategy
+	Targets    advice.Targets // for the strategies
 	// Verify is passed to Manager.Adjust for every adjustment (and run
 	// before leaving a joint phase left behind by a rollback): where a
 	// store commits the configuration through its replication. It runs
@@ -111,8 +112,9 @@ const maxInbox = 4096
 type Agent struct {
 	self  manager.NodeID
 	mgr   *manager.Manager
+	adv   *advice.Advisor // what memberlist's round trips say, for recommendations
 	opts  Options
-	strat []manager.Strategy
+	strat []advice.Strategy
 
 	window, suspectAfter, reconnect, leaveTimeout time.Duration
 	probeInterval, probeTimeout                   time.Duration
@@ -214,7 +216,7 @@ func New(conf *memberlist.Config, opts Options) (*Agent, error) {
 	}
 	a.strat = opts.Strategies
 	if len(a.strat) == 0 {
-		a.strat = []manager.Strategy{manager.HybridStrategy{}}
+		a.strat = []advice.Strategy{advice.HybridStrategy{}}
 	}
 	a.meta.Store(&meta)
 	a.mgr = opts.Manager
@@ -232,6 +234,7 @@ func New(conf *memberlist.Config, opts Options) (*Agent, error) {
 			return nil, err
 		}
 	}
+	a.adv = advice.New(a.mgr)
 	a.w = worker{peers: map[string]*peer{}, started: a.now(), tried: map[string]time.Time{}}
 
 	d := &delegates{a}
@@ -285,6 +288,10 @@ func (a *Agent) Name() manager.NodeID { return a.self }
 // concurrent use; changes made to it directly may be undone by the agent
 // when they contradict what memberlist reports.
 func (a *Agent) Manager() *manager.Manager { return a.mgr }
+
+// Advisor returns the advisor fed with what memberlist observes of the
+// links, which the agent asks for recommendations.
+func (a *Agent) Advisor() *advice.Advisor { return a.adv }
 
 // Memberlist returns the memberlist, nil before Attach.
 func (a *Agent) Memberlist() *memberlist.Memberlist {

@@ -637,7 +637,7 @@ func TestFiveMembersPartition(t *testing.T) {
 	c := newCluster(t, part)
 	t.Logf("converged in %v", c.waitFull("convergence").Round(time.Millisecond))
 	c.waitFor("a full network view", func() (bool, string) {
-		v := c.nodes[0].agent.Manager().NetworkView()
+		v := c.nodes[0].agent.Advisor().View()
 		return len(v.Partitions) == 1 && len(v.Latency) == 5 && v.Coverage == 1, fmt.Sprintf("%+v", v)
 	})
 	m := c.mark()
@@ -666,7 +666,7 @@ func TestFiveMembersPartition(t *testing.T) {
 		c.waitFor(n.name+" recommends 3 of 5 without n5", func() (bool, string) { return goodRecommendation(n, "n5") })
 	}
 	c.waitFor("n1 sees the partition", func() (bool, string) {
-		v := c.nodes[0].agent.Manager().NetworkView()
+		v := c.nodes[0].agent.Advisor().View()
 		return len(v.Partitions) == 2 && slices.Equal(v.Partitions[1], []manager.NodeID{"n5"}), fmt.Sprint(v.Partitions)
 	})
 	// The cut-off side holds no quorum and is told so.

@@ -10,7 +10,7 @@
 //
 //   - a member memberlist reports alive becomes a manager member: a
 //     standby at first, with the failure domain and capabilities from its
-//     node metadata (Meta) and the weight manager.WeightFor gives them;
+//     node metadata (Meta) and the weight advice.WeightFor gives them;
 //     once it has stayed alive for the window it is promoted to voter
 //     through Manager.Adjust (unless its Meta asks to stay a standby or
 //     Options.MaxVoters is reached);

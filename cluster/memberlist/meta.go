@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/lockstep/quorum/manager"
+	"github.com/lockstep/quorum/manager/advice"
 )
 
 // Meta is what a member gossips about itself in memberlist's node metadata
@@ -99,6 +100,6 @@ func (m Meta) node(id manager.NodeID) manager.Node {
 		Domain:       m.Domain,
 		Capabilities: m.Capabilities,
 		Standby:      true,
-		Weight:       manager.WeightFor(m.Capabilities, 0, false),
+		Weight:       advice.WeightFor(m.Capabilities, 0, false),
 	}
 }

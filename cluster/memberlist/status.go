@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lockstep/quorum/manager"
+	"github.com/lockstep/quorum/manager/advice"
 )
 
 // MemberState is a member's state as this member sees it.
@@ -60,8 +61,8 @@ type Status struct {
 	Members []Member `json:"members"`
 	// Recommendation is the strategies' advice for the configuration in
 	// force; RecommendError says why there is none.
-	Recommendation manager.Recommendation `json:"recommendation"`
-	RecommendError string                 `json:"recommend_error,omitempty"`
+	Recommendation advice.Recommendation `json:"recommendation"`
+	RecommendError string                `json:"recommend_error,omitempty"`
 	// Held lists the adjustments the window holds back, and until when.
 	Held []string `json:"held,omitempty"`
 	// LastAdjustment is the outcome of the agent's last Manager.Adjust.
@@ -90,6 +91,6 @@ func (s Status) clone() Status {
 // recommendationKey identifies what OnChange reports of a recommendation:
 // the quorum it recommends and whether one is reachable, not which members
 // it prefers, which follows latencies that move with every probe.
-func recommendationKey(r manager.Recommendation, err string) string {
+func recommendationKey(r advice.Recommendation, err string) string {
 	return fmt.Sprintf("%s|%d|%d|%v|%v|%v|%s", r.Strategy, r.Quorum, r.Threshold, r.Changed, len(r.Nodes) > 0, r.Proposal, err)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lockstep/quorum/manager"
+	"github.com/lockstep/quorum/manager/advice"
 )
 
 // weightStep is the least weight change (milli-votes) worth an
@@ -61,7 +62,7 @@ type worker struct {
 	jointTried time.Time
 	// recent are the times of the adjustments of the last window.
 	recent   []time.Time
-	rec      manager.Recommendation
+	rec      advice.Recommendation
 	recErr   string
 	recEpoch uint64
 	lastAdj  *manager.Adjustment
@@ -198,7 +199,7 @@ func (a *Agent) apply(ev event) {
 		a.observe(p, true, ev.rtt)
 		for _, r := range decodePayload(ev.payload) {
 			if r.name != p.name {
-				a.mgr.Observe(manager.Observation{From: manager.NodeID(p.name), To: manager.NodeID(r.name), Reachable: r.reachable, RTT: r.rtt})
+				a.adv.Observe(advice.Observation{From: manager.NodeID(p.name), To: manager.NodeID(r.name), Reachable: r.reachable, RTT: r.rtt})
 			}
 		}
 	}
@@ -207,7 +208,7 @@ func (a *Agent) apply(ev event) {
 // observe tells the network monitor what this member measured of p.
 func (a *Agent) observe(p *peer, reachable bool, rtt time.Duration) {
 	p.silent = !reachable
-	a.mgr.Observe(manager.Observation{From: a.self, To: manager.NodeID(p.name), Reachable: reachable, RTT: rtt})
+	a.adv.Observe(advice.Observation{From: a.self, To: manager.NodeID(p.name), Reachable: reachable, RTT: rtt})
 }
 
 // suspectAfterNow is SuspectAfter, or its default for the members alive.
@@ -510,7 +511,7 @@ func (a *Agent) adjust(cfg manager.Config, p manager.Proposal, why string, now t
 // recommend asks the strategies about the configuration in force.
 func (a *Agent) recommend() {
 	w := &a.w
-	rec, err := a.mgr.Recommend(a.opts.Targets, a.strat...)
+	rec, err := a.adv.Recommend(a.opts.Targets, a.strat...)
 	w.rec, w.recErr, w.recEpoch = rec, "", a.mgr.Epoch()
 	if err != nil {
 		w.recErr = err.Error()

@@ -67,6 +67,7 @@ import (
 	qml "github.com/lockstep/quorum/cluster/memberlist"
 	"github.com/lockstep/quorum/cmd/internal/about"
 	"github.com/lockstep/quorum/manager"
+	"github.com/lockstep/quorum/manager/advice"
 )
 
 func main() {
@@ -308,12 +309,12 @@ func (p *printer) change(st qml.Status) {
 
 func (p *printer) print(st qml.Status) {
 	var b bytes.Buffer
-	report(&b, st, p.agent.Manager())
+	report(&b, st, p.agent.Advisor())
 	p.w.Write(b.Bytes())
 }
 
 // report writes the membership, the configuration and the recommendation.
-func report(w io.Writer, st qml.Status, m *manager.Manager) {
+func report(w io.Writer, st qml.Status, m *advice.Advisor) {
 	fmt.Fprintf(w, "\n%s: %s, epoch %d\n", stamp(st.Time), st.Self, st.Config.Epoch)
 	var members []string
 	for _, mb := range st.Members {
@@ -378,7 +379,7 @@ func handler(a *qml.Agent) http.Handler {
 	})
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		report(w, a.Status(), a.Manager())
+		report(w, a.Status(), a.Advisor())
 	})
 	return mux
 }

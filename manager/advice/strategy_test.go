@@ -1,6 +1,8 @@
-package manager
+package advice
 
 import (
+	"github.com/lockstep/quorum/manager"
+
 	"slices"
 	"strings"
 	"testing"
@@ -9,7 +11,7 @@ import (
 
 // mesh observes every pair of base's nodes with a round trip of the sum
 // of their base milliseconds, or unreachable when down says so.
-func mesh(t *testing.T, m *Manager, base map[NodeID]int, down func(a, b NodeID) bool) {
+func mesh(t *testing.T, m *cluster, base map[manager.NodeID]int, down func(a, b manager.NodeID) bool) {
 	t.Helper()
 	for x, bx := range base {
 		for y, by := range base {
@@ -27,7 +29,7 @@ func mesh(t *testing.T, m *Manager, base map[NodeID]int, down func(a, b NodeID) 
 	}
 }
 
-func recommend(t *testing.T, m *Manager, s Strategy, tg Targets) Recommendation {
+func recommend(t *testing.T, m *cluster, s Strategy, tg Targets) Recommendation {
 	t.Helper()
 	r, err := s.Recommend(m.Input(tg))
 	if err != nil {
@@ -51,12 +53,12 @@ func reasoned(t *testing.T, r Recommendation, wants ...string) {
 
 // applies checks that Adjust takes a recommendation safely: unchanged
 // proposals are already applied, changed ones go through.
-func applies(t *testing.T, m *Manager, r Recommendation) {
+func applies(t *testing.T, m *cluster, r Recommendation) {
 	t.Helper()
 	adj := m.Adjust(0, r.Proposal, nil)
-	want := OK
+	want := manager.OK
 	if !r.Changed {
-		want = AlreadyApplied
+		want = manager.AlreadyApplied
 	}
 	if adj.Answer.Status != want {
 		t.Fatalf("%s: Adjust answered %+v, want %v", r.Strategy, adj.Answer, want)
@@ -68,9 +70,9 @@ func applies(t *testing.T, m *Manager, r Recommendation) {
 
 // A slow node: e answers in 400ms, the rest in a few.
 func TestScenarioSlowNode(t *testing.T) {
-	setup := func() *Manager {
-		m := newManager(t, Rule{Weighted: true}, "a@r1 b@r1 c@r2 d@r2 e@r3")
-		mesh(t, m, map[NodeID]int{"a": 1, "b": 2, "c": 3, "d": 4, "e": 400}, nil)
+	setup := func() *cluster {
+		m := newManager(t, manager.Rule{Weighted: true}, "a@r1 b@r1 c@r2 d@r2 e@r3")
+		mesh(t, m, map[manager.NodeID]int{"a": 1, "b": 2, "c": 3, "d": 4, "e": 400}, nil)
 		return m
 	}
 	m := setup()
@@ -79,7 +81,7 @@ func TestScenarioSlowNode(t *testing.T) {
 		t.Errorf("performance: nodes %v latency %v confidence %v", perf.Nodes, perf.Impact.Latency, perf.Confidence)
 	}
 	reasoned(t, perf, "fastest quorum: a 4ms, b 5ms, c 5ms", "e is slow (402ms, median 5ms): left out of the preferred quorum; its weight becomes 0.598", "meets the 20ms latency target")
-	weights := map[NodeID]Weight{}
+	weights := map[manager.NodeID]manager.Weight{}
 	for _, v := range perf.Proposal.Voters {
 		weights[v.ID] = v.Weight
 	}
@@ -104,9 +106,9 @@ func TestScenarioSlowNode(t *testing.T) {
 
 // A rack loss: rack r1 (a, b) is down; standbys f (r2) and g (r3) are healthy.
 func TestScenarioRackLoss(t *testing.T) {
-	setup := func(members string) *Manager {
-		m := newManager(t, Rule{}, members)
-		mesh(t, m, map[NodeID]int{"a": 1, "b": 1, "c": 2, "d": 2, "e": 3, "f": 2, "g": 3}, func(x, y NodeID) bool {
+	setup := func(members string) *cluster {
+		m := newManager(t, manager.Rule{}, members)
+		mesh(t, m, map[manager.NodeID]int{"a": 1, "b": 1, "c": 2, "d": 2, "e": 3, "f": 2, "g": 3}, func(x, y manager.NodeID) bool {
 			return x == "a" || x == "b" || y == "a" || y == "b"
 		})
 		m.Fail("a")
@@ -118,7 +120,7 @@ func TestScenarioRackLoss(t *testing.T) {
 	reasoned(t, ft, "tolerates 0 crash failure(s) now (3 healthy voters, quorum 3)",
 		"replace failed voter a (r1) with standby g (r3)", "replace failed voter b (r1) with standby f (r2)",
 		"domains whose loss loses the quorum: r2, r3")
-	var voters []NodeID
+	var voters []manager.NodeID
 	for _, v := range ft.Proposal.Voters {
 		voters = append(voters, v.ID)
 	}
@@ -155,16 +157,16 @@ func TestScenarioRackLoss(t *testing.T) {
 
 // A partition: {a b c} | {d e}, and then {a b} | {c d} | {e}.
 func TestScenarioPartition(t *testing.T) {
-	setup := func(members string, group map[NodeID]int) *Manager {
-		m := newManager(t, Rule{}, members)
-		base := map[NodeID]int{}
+	setup := func(members string, group map[manager.NodeID]int) *cluster {
+		m := newManager(t, manager.Rule{}, members)
+		base := map[manager.NodeID]int{}
 		for id := range group {
 			base[id] = 1
 		}
-		mesh(t, m, base, func(x, y NodeID) bool { return group[x] != group[y] })
+		mesh(t, m, base, func(x, y manager.NodeID) bool { return group[x] != group[y] })
 		return m
 	}
-	m := setup("a@r1 b@r1 c@r2 d@r2 e@r3", map[NodeID]int{"a": 0, "b": 0, "c": 0, "d": 1, "e": 1})
+	m := setup("a@r1 b@r1 c@r2 d@r2 e@r3", map[manager.NodeID]int{"a": 0, "b": 0, "c": 0, "d": 1, "e": 1})
 	nw := recommend(t, m, NetworkStrategy{}, Targets{})
 	if !slices.Equal(nw.Nodes, ids("a b c")) || nw.Changed || nw.Confidence != 0.5 {
 		t.Errorf("network: nodes %v changed %v confidence %v", nw.Nodes, nw.Changed, nw.Confidence)
@@ -172,12 +174,12 @@ func TestScenarioPartition(t *testing.T) {
 	reasoned(t, nw, "live voters are partitioned: {a b c} | {d e}", "only {a b c} holds a quorum",
 		"partitioned now into 2 groups", "the 3 left still reach the quorum of 3")
 	hybrid := recommend(t, m, HybridStrategy{}, Targets{})
-	if len(hybrid.Nodes) != 3 || slices.ContainsFunc(hybrid.Nodes, func(id NodeID) bool { return id == "d" || id == "e" }) {
+	if len(hybrid.Nodes) != 3 || slices.ContainsFunc(hybrid.Nodes, func(id manager.NodeID) bool { return id == "d" || id == "e" }) {
 		t.Errorf("hybrid preferred quorum %v crosses the partition", hybrid.Nodes)
 	}
 
 	// No side holds a quorum: wait, change nothing.
-	m = setup("a@r1 b@r1 c@r2 d@r2 e@r3", map[NodeID]int{"a": 0, "b": 0, "c": 1, "d": 1, "e": 2})
+	m = setup("a@r1 b@r1 c@r2 d@r2 e@r3", map[manager.NodeID]int{"a": 0, "b": 0, "c": 1, "d": 1, "e": 2})
 	for _, s := range []Strategy{NetworkStrategy{}, HybridStrategy{}} {
 		r := recommend(t, m, s, Targets{})
 		if len(r.Nodes) != 0 || r.Changed {
@@ -187,19 +189,19 @@ func TestScenarioPartition(t *testing.T) {
 	}
 
 	// A failed voter is replaced only by a standby on the quorum's side.
-	m = setup("a b c d e f* g*", map[NodeID]int{"a": 0, "b": 0, "c": 0, "f": 0, "d": 1, "e": 1, "g": 1})
+	m = setup("a b c d e f* g*", map[manager.NodeID]int{"a": 0, "b": 0, "c": 0, "f": 0, "d": 1, "e": 1, "g": 1})
 	m.Fail("e")
 	hybrid = recommend(t, m, HybridStrategy{}, Targets{})
-	if !slices.ContainsFunc(hybrid.Proposal.Voters, func(v Vote) bool { return v.ID == "f" }) ||
-		slices.ContainsFunc(hybrid.Proposal.Voters, func(v Vote) bool { return v.ID == "g" }) {
+	if !slices.ContainsFunc(hybrid.Proposal.Voters, func(v manager.Vote) bool { return v.ID == "f" }) ||
+		slices.ContainsFunc(hybrid.Proposal.Voters, func(v manager.Vote) bool { return v.ID == "g" }) {
 		t.Errorf("hybrid replacement across the partition: %+v", hybrid.Proposal)
 	}
 	reasoned(t, hybrid, "replace failed voter e with standby f")
 }
 
 func TestRecommendBest(t *testing.T) {
-	m := newManager(t, Rule{}, "a@r1 b@r1 c@r2 d@r2 e@r3")
-	mesh(t, m, map[NodeID]int{"a": 1, "b": 1, "c": 2, "d": 2, "e": 3}, nil)
+	m := newManager(t, manager.Rule{}, "a@r1 b@r1 c@r2 d@r2 e@r3")
+	mesh(t, m, map[manager.NodeID]int{"a": 1, "b": 1, "c": 2, "d": 2, "e": 3}, nil)
 	best, err := m.Recommend(Targets{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
-package manager
+package advice
 
 import (
+	"github.com/lockstep/quorum/manager"
+
 	"fmt"
 	"math"
 	"slices"
@@ -16,20 +18,20 @@ func topology(t *testing.T, nodes, links string) NetworkView {
 	nw := NewNetwork()
 	for _, l := range strings.Fields(links) {
 		if a, b, ok := strings.Cut(l, "-"); ok {
-			if err := nw.Observe(Observation{From: NodeID(a), To: NodeID(b), Reachable: true, RTT: time.Millisecond}); err != nil {
+			if err := nw.Observe(Observation{From: manager.NodeID(a), To: manager.NodeID(b), Reachable: true, RTT: time.Millisecond}); err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
 		a, b, _ := strings.Cut(l, "/")
-		if err := nw.Observe(Observation{From: NodeID(a), To: NodeID(b)}); err != nil {
+		if err := nw.Observe(Observation{From: manager.NodeID(a), To: manager.NodeID(b)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return nw.View(ids(nodes))
 }
 
-func partitionsString(ps [][]NodeID) string {
+func partitionsString(ps [][]manager.NodeID) string {
 	var s []string
 	for _, p := range ps {
 		s = append(s, joinIDs(p))
@@ -123,7 +125,7 @@ func TestCentrality(t *testing.T) {
 func TestSmoothedLatency(t *testing.T) {
 	nw := NewNetwork()
 	obs := func(a, b string, rtt time.Duration) {
-		if err := nw.Observe(Observation{From: NodeID(a), To: NodeID(b), Reachable: true, RTT: rtt}); err != nil {
+		if err := nw.Observe(Observation{From: manager.NodeID(a), To: manager.NodeID(b), Reachable: true, RTT: rtt}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -150,7 +152,7 @@ func TestSmoothedLatency(t *testing.T) {
 		}
 	}
 	v = nw.View(ids("a b c d e"))
-	for id, want := range map[NodeID]time.Duration{"a": 4 * time.Millisecond, "b": 5 * time.Millisecond, "c": 5 * time.Millisecond, "d": 6 * time.Millisecond, "e": 402 * time.Millisecond} {
+	for id, want := range map[manager.NodeID]time.Duration{"a": 4 * time.Millisecond, "b": 5 * time.Millisecond, "c": 5 * time.Millisecond, "d": 6 * time.Millisecond, "e": 402 * time.Millisecond} {
 		if v.Latency[id] != want {
 			t.Errorf("latency[%s] = %v, want %v", id, v.Latency[id], want)
 		}
@@ -238,11 +240,11 @@ func TestArticulationBruteForce(t *testing.T) {
 
 func ExampleNetwork() {
 	nw := NewNetwork()
-	for _, l := range [][2]NodeID{{"a", "b"}, {"b", "c"}, {"a", "c"}, {"d", "e"}} {
+	for _, l := range [][2]manager.NodeID{{"a", "b"}, {"b", "c"}, {"a", "c"}, {"d", "e"}} {
 		nw.Observe(Observation{From: l[0], To: l[1], Reachable: true, RTT: 2 * time.Millisecond})
 	}
 	nw.Observe(Observation{From: "c", To: "d", Reachable: false})
-	v := nw.View([]NodeID{"a", "b", "c", "d", "e"})
+	v := nw.View([]manager.NodeID{"a", "b", "c", "d", "e"})
 	fmt.Println(v.Partitions, v.Risk.Score)
 	fmt.Println(v.Risk.Reasons[0])
 	// Output:

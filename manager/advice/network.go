@@ -1,6 +1,8 @@
-package manager
+package advice
 
 import (
+	"github.com/lockstep/quorum/manager"
+
 	"cmp"
 	"errors"
 	"fmt"
@@ -11,7 +13,7 @@ import (
 
 // Observation is one probe between two nodes, as the caller measured it.
 type Observation struct {
-	From, To NodeID // the prober and the probed
+	From, To manager.NodeID // the prober and the probed
 	// Reachable: the probe was answered. When false RTT is ignored.
 	Reachable bool
 	// RTT is the round trip, 0 to MaxRTT.
@@ -24,10 +26,10 @@ const MaxRTT = time.Hour
 
 // Link is an undirected pair of nodes, A < B.
 type Link struct {
-	A, B NodeID // the two ends, A < B
+	A, B manager.NodeID // the two ends, A < B
 }
 
-func linkOf(a, b NodeID) Link {
+func linkOf(a, b manager.NodeID) Link {
 	if b < a {
 		a, b = b, a
 	}
@@ -59,10 +61,10 @@ func NewNetwork() *Network { return &Network{links: map[Link]*linkState{}} }
 // Observe folds one observation in. It refuses empty or equal node IDs and
 // round trips outside 0 to MaxRTT.
 func (nw *Network) Observe(o Observation) error {
-	if err := validID("observation From", string(o.From)); err != nil {
+	if err := checkID("observation From", o.From); err != nil {
 		return err
 	}
-	if err := validID("observation To", string(o.To)); err != nil {
+	if err := checkID("observation To", o.To); err != nil {
 		return err
 	}
 	if o.From == o.To {
@@ -104,24 +106,24 @@ func (nw *Network) Observe(o Observation) error {
 
 // NetworkView is the network as seen among a set of nodes at one moment.
 type NetworkView struct {
-	Nodes []NodeID `json:"nodes"` // sorted
+	Nodes []manager.NodeID `json:"nodes"` // sorted
 	// Latency is each node's smoothed round trip: the median over its links
 	// (the lower one of an even count), so one slow peer does not make a
 	// fast node look slow. Absent when nothing was measured.
-	Latency map[NodeID]time.Duration `json:"latency"`
+	Latency map[manager.NodeID]time.Duration `json:"latency"`
 	// Links lists the links that are up.
 	Links []Link `json:"links"`
 	// Partitions are the connected components of the up links, largest
 	// first (then by first ID). A node no one reached is a partition of
 	// its own.
-	Partitions [][]NodeID `json:"partitions"`
+	Partitions [][]manager.NodeID `json:"partitions"`
 	// Centrality is each node's closeness centrality over up links,
 	// 0 to 1 (Wasserman-Faust, so it also shrinks with the node's
 	// partition): central nodes reach the rest in few hops.
-	Centrality map[NodeID]float64 `json:"centrality"`
+	Centrality map[manager.NodeID]float64 `json:"centrality"`
 	// Reliability is the share of a node's observations that were
 	// answered (1 when there are none yet).
-	Reliability map[NodeID]float64 `json:"reliability"`
+	Reliability map[manager.NodeID]float64 `json:"reliability"`
 	// Coverage is the share of node pairs with any observation: how much
 	// of the view rests on evidence.
 	Coverage float64 `json:"coverage"`
@@ -138,8 +140,8 @@ type Risk struct {
 	Partitioned bool    `json:"partitioned"` // more than one partition now
 	// CutNodes are nodes whose loss would split the rest (articulation
 	// points); CutLinks links whose loss would (bridges).
-	CutNodes []NodeID `json:"cut_nodes"` // articulation points
-	CutLinks []Link   `json:"cut_links"` // bridges
+	CutNodes []manager.NodeID `json:"cut_nodes"` // articulation points
+	CutLinks []Link           `json:"cut_links"` // bridges
 	// LargestCutOff is the most nodes one event (the present partition,
 	// or losing one cut node or cut link) separates from the largest group.
 	LargestCutOff int `json:"largest_cut_off"`
@@ -148,15 +150,15 @@ type Risk struct {
 }
 
 // View computes the network among nodes (duplicates ignored).
-func (nw *Network) View(nodes []NodeID) NetworkView {
+func (nw *Network) View(nodes []manager.NodeID) NetworkView {
 	ids := slices.Clone(nodes)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	v := NetworkView{
 		Nodes:       ids,
-		Latency:     map[NodeID]time.Duration{},
-		Centrality:  map[NodeID]float64{},
-		Reliability: map[NodeID]float64{},
+		Latency:     map[manager.NodeID]time.Duration{},
+		Centrality:  map[manager.NodeID]float64{},
+		Reliability: map[manager.NodeID]float64{},
 	}
 	n := len(ids)
 	if n == 0 {
@@ -211,7 +213,7 @@ func (nw *Network) View(nodes []NodeID) NetworkView {
 
 	comps := components(adj, -1)
 	for _, c := range comps {
-		p := make([]NodeID, len(c))
+		p := make([]manager.NodeID, len(c))
 		for k, i := range c {
 			p[k] = ids[i]
 		}
@@ -289,7 +291,7 @@ func closeness(adj [][]int, s int) float64 {
 
 // risk scores how likely the nodes are to split, from the present
 // components, articulation points and bridges.
-func risk(ids []NodeID, adj [][]int, comps [][]int, observed, down int) Risk {
+func risk(ids []manager.NodeID, adj [][]int, comps [][]int, observed, down int) Risk {
 	n := len(ids)
 	var r Risk
 	if len(comps) > 1 {

@@ -1,6 +1,8 @@
-package manager
+package advice
 
 import (
+	"github.com/lockstep/quorum/manager"
+
 	"cmp"
 	"fmt"
 	"slices"
@@ -20,9 +22,9 @@ type Targets struct {
 // Input is what a strategy reads: the configuration, the network among its
 // members, and the targets.
 type Input struct {
-	Config  Config      // the configuration in force
-	Network NetworkView // the network among its members
-	Targets Targets     // what to aim for
+	Config  manager.Config // the configuration in force
+	Network NetworkView    // the network among its members
+	Targets Targets        // what to aim for
 }
 
 // Strategy recommends a quorum for the conditions in Input. It changes
@@ -42,11 +44,11 @@ type Recommendation struct {
 	Threshold uint64 `json:"threshold"` // milli-votes
 	// Nodes is the preferred quorum, in preference order: the voters to
 	// send to (or wait for) first. Empty when no quorum is reachable.
-	Nodes []NodeID `json:"nodes"`
+	Nodes []manager.NodeID `json:"nodes"`
 	// Proposal is the quorum system to adopt; Changed reports whether it
 	// differs from the current one.
-	Proposal Proposal `json:"proposal"` // for Manager.Adjust
-	Changed  bool     `json:"changed"`  // Proposal differs from the quorum system in force
+	Proposal manager.Proposal `json:"proposal"` // for manager.Manager.Adjust
+	Changed  bool             `json:"changed"`  // manager.Proposal differs from the quorum system in force
 	// Confidence is 0 to 1: how much of the advice rests on evidence.
 	Confidence float64 `json:"confidence"`
 	// Reasoning explains the advice, one finding per line.
@@ -84,37 +86,37 @@ const (
 // analysis is what every strategy derives from its input first.
 type analysis struct {
 	in    Input
-	cfg   Config
-	q     Quorum
-	tol   Tolerance
-	live  []NodeID // Active or Suspect voters, by ID
-	nodes map[NodeID]Node
+	cfg   manager.Config
+	q     manager.Quorum
+	tol   manager.Tolerance
+	live  []manager.NodeID // manager.Active or manager.Suspect voters, by ID
+	nodes map[manager.NodeID]manager.Node
 }
 
 func analyze(in Input) (*analysis, error) {
 	if err := in.Config.Validate(); err != nil {
 		return nil, err
 	}
-	a := &analysis{in: in, cfg: in.Config, q: in.Config.Quorum(), tol: in.Config.Tolerance(), nodes: map[NodeID]Node{}}
+	a := &analysis{in: in, cfg: in.Config, q: in.Config.Quorum(), tol: in.Config.Tolerance(), nodes: map[manager.NodeID]manager.Node{}}
 	if len(a.q.Voters) == 0 {
 		return nil, errNoNodes
 	}
 	for _, n := range a.cfg.Nodes {
 		a.nodes[n.ID] = n
-		if n.voting() && (n.State == Active || n.State == Suspect) {
+		if n.Voting() && (n.State == manager.Active || n.State == manager.Suspect) {
 			a.live = append(a.live, n.ID)
 		}
 	}
 	return a, nil
 }
 
-func (a *analysis) latency(id NodeID) (time.Duration, bool) {
+func (a *analysis) latency(id manager.NodeID) (time.Duration, bool) {
 	d, ok := a.in.Network.Latency[id]
 	return d, ok
 }
 
 // byLatency orders known latencies first, fastest first, then by ID.
-func (a *analysis) byLatency(x, y NodeID) int {
+func (a *analysis) byLatency(x, y manager.NodeID) int {
 	dx, okx := a.latency(x)
 	dy, oky := a.latency(y)
 	switch {
@@ -130,7 +132,7 @@ func (a *analysis) byLatency(x, y NodeID) int {
 
 // slow reports whether a voter's latency is more than twice the median of
 // the live voters' (and at least 1ms above it), and the median.
-func (a *analysis) slow(id NodeID) (bool, time.Duration) {
+func (a *analysis) slow(id manager.NodeID) (bool, time.Duration) {
 	var lats []time.Duration
 	for _, v := range a.live {
 		if d, ok := a.latency(v); ok {
@@ -147,7 +149,7 @@ func (a *analysis) slow(id NodeID) (bool, time.Duration) {
 }
 
 // needs describes what a quorum of cfg needs.
-func needs(cfg Config) string {
+func needs(cfg manager.Config) string {
 	q := cfg.Quorum()
 	var s string
 	if q.Rule.Weighted {
@@ -163,8 +165,8 @@ func needs(cfg Config) string {
 
 // pick takes nodes in order until they hold a quorum of cfg; nil if they
 // never do.
-func pick(cfg Config, order []NodeID) []NodeID {
-	var got []NodeID
+func pick(cfg manager.Config, order []manager.NodeID) []manager.NodeID {
+	var got []manager.NodeID
 	for _, id := range order {
 		got = append(got, id)
 		if cfg.IsQuorum(got) {
@@ -175,11 +177,11 @@ func pick(cfg Config, order []NodeID) []NodeID {
 }
 
 // finish fills in what every recommendation derives from its proposal.
-func (a *analysis) finish(r *Recommendation, target Config) {
+func (a *analysis) finish(r *Recommendation, target manager.Config) {
 	tq := target.Quorum()
 	r.Quorum = tq.MinSize()
 	r.Threshold = tq.Threshold()
-	r.Changed = !a.cfg.sameSystems(target)
+	r.Changed = !a.cfg.SameQuorums(target)
 	tt := target.Tolerance()
 	r.Impact.Tolerance = tt.Crash
 	r.Impact.ToleranceChange = tt.Crash - a.tol.Crash
@@ -210,7 +212,7 @@ func roundLatency(d time.Duration) time.Duration {
 	return d.Round(100 * time.Microsecond)
 }
 
-func listLatencies(a *analysis, ids []NodeID) string {
+func listLatencies(a *analysis, ids []manager.NodeID) string {
 	s := make([]string, len(ids))
 	for i, id := range ids {
 		if d, ok := a.latency(id); ok {
@@ -245,13 +247,13 @@ func (PerformanceStrategy) Recommend(in Input) (Recommendation, error) {
 			r.Proposal.Voters[i].Weight = WeightFor(a.nodes[v.ID].Capabilities, d, ok)
 		}
 	}
-	target, err := a.cfg.withProposal(r.Proposal)
+	target, err := a.cfg.WithProposal(r.Proposal)
 	if err != nil {
 		return Recommendation{}, err
 	}
 	bw := in.Targets.MinBandwidthMbps
 	order := slices.Clone(a.live)
-	slices.SortFunc(order, func(x, y NodeID) int {
+	slices.SortFunc(order, func(x, y manager.NodeID) int {
 		nx, ny := a.nodes[x], a.nodes[y]
 		if bx, by := nx.Capabilities.BandwidthMbps >= bw, ny.Capabilities.BandwidthMbps >= bw; bx != by {
 			if bx {
@@ -260,7 +262,7 @@ func (PerformanceStrategy) Recommend(in Input) (Recommendation, error) {
 			return 1
 		}
 		if nx.State != ny.State {
-			return cmp.Compare(nx.State, ny.State) // Active first
+			return cmp.Compare(nx.State, ny.State) // manager.Active first
 		}
 		return a.byLatency(x, y)
 	})
@@ -287,7 +289,7 @@ func (PerformanceStrategy) Recommend(in Input) (Recommendation, error) {
 		if slices.Contains(r.Nodes, v.ID) {
 			continue
 		}
-		if a.nodes[v.ID].State == Failed {
+		if a.nodes[v.ID].State == manager.Failed {
 			r.Reasoning = append(r.Reasoning, fmt.Sprintf("%s is failed: left out", v.ID))
 			continue
 		}
@@ -295,7 +297,7 @@ func (PerformanceStrategy) Recommend(in Input) (Recommendation, error) {
 			d, _ := a.latency(v.ID)
 			line := fmt.Sprintf("%s is slow (%v, median %v): left out of the preferred quorum", v.ID, roundLatency(d), roundLatency(median))
 			if tq := target.Quorum(); a.cfg.Rule.Weighted && tq.Has(v.ID) {
-				line += fmt.Sprintf("; its weight becomes %v", tq.Voters[tq.index(v.ID)].Weight)
+				line += fmt.Sprintf("; its weight becomes %v", voterWeight(tq, v.ID))
 			}
 			r.Reasoning = append(r.Reasoning, line)
 		}
@@ -315,7 +317,7 @@ func (PerformanceStrategy) Recommend(in Input) (Recommendation, error) {
 		}
 	}
 	if bw > 0 {
-		var short []NodeID
+		var short []manager.NodeID
 		for _, id := range r.Nodes {
 			if a.nodes[id].Capabilities.BandwidthMbps < bw {
 				short = append(short, id)
@@ -350,7 +352,7 @@ func (FaultToleranceStrategy) Recommend(in Input) (Recommendation, error) {
 	}
 	r := Recommendation{Strategy: FaultToleranceName}
 	r.Proposal, r.Reasoning = a.replaceFailed(nil)
-	target, err := a.cfg.withProposal(r.Proposal)
+	target, err := a.cfg.WithProposal(r.Proposal)
 	if err != nil {
 		return Recommendation{}, err
 	}
@@ -397,7 +399,7 @@ func (a *analysis) domainLines() []string {
 			lost = append(lost, d.Domain)
 		}
 	}
-	var largest DomainTolerance
+	var largest manager.DomainTolerance
 	for _, d := range t.Domains {
 		if d.Domain == t.LargestDomain {
 			largest = d
@@ -418,14 +420,14 @@ func (a *analysis) domainLines() []string {
 
 // replaceFailed proposes each failed voter's replacement by a healthy
 // standby (among allowed, or any when allowed is nil), and says so.
-func (a *analysis) replaceFailed(allowed []NodeID) (Proposal, []string) {
+func (a *analysis) replaceFailed(allowed []manager.NodeID) (manager.Proposal, []string) {
 	p := a.cfg.Proposal()
-	var failed, standbys []NodeID
+	var failed, standbys []manager.NodeID
 	for _, n := range a.cfg.Nodes {
 		switch {
-		case n.voting() && n.State == Failed:
+		case n.Voting() && n.State == manager.Failed:
 			failed = append(failed, n.ID)
-		case n.Standby && n.State == Active && (allowed == nil || slices.Contains(allowed, n.ID)):
+		case n.Standby && n.State == manager.Active && (allowed == nil || slices.Contains(allowed, n.ID)):
 			standbys = append(standbys, n.ID)
 		}
 	}
@@ -436,7 +438,7 @@ func (a *analysis) replaceFailed(allowed []NodeID) (Proposal, []string) {
 	// a replacement goes where the fewest remain.
 	perDomain := map[string]int{}
 	for _, v := range p.Voters {
-		if a.nodes[v.ID].State != Failed {
+		if a.nodes[v.ID].State != manager.Failed {
 			perDomain[domainKey(v.ID, a.nodes[v.ID].Domain)]++
 		}
 	}
@@ -451,7 +453,7 @@ func (a *analysis) replaceFailed(allowed []NodeID) (Proposal, []string) {
 			lines = append(lines, fmt.Sprintf("failed voter %s stays: %s; add a node to replace it", f, why))
 			continue
 		}
-		slices.SortFunc(standbys, func(x, y NodeID) int {
+		slices.SortFunc(standbys, func(x, y manager.NodeID) int {
 			dx, dy := domainKey(x, a.nodes[x].Domain), domainKey(y, a.nodes[y].Domain)
 			if c := cmp.Compare(perDomain[dx], perDomain[dy]); c != 0 {
 				return c
@@ -464,12 +466,12 @@ func (a *analysis) replaceFailed(allowed []NodeID) (Proposal, []string) {
 		s := standbys[0]
 		standbys = standbys[1:]
 		limit--
-		i := slices.IndexFunc(p.Voters, func(v Vote) bool { return v.ID == f })
-		p.Voters[i] = Vote{ID: s, Weight: a.nodes[f].Weight}
+		i := slices.IndexFunc(p.Voters, func(v manager.Vote) bool { return v.ID == f })
+		p.Voters[i] = manager.Vote{ID: s, Weight: a.nodes[f].Weight}
 		perDomain[domainKey(s, a.nodes[s].Domain)]++
 		lines = append(lines, fmt.Sprintf("replace failed voter %s%s with standby %s%s", f, a.inDomain(f), s, a.inDomain(s)))
 	}
-	slices.SortFunc(p.Voters, func(x, y Vote) int { return cmp.Compare(x.ID, y.ID) })
+	slices.SortFunc(p.Voters, func(x, y manager.Vote) int { return cmp.Compare(x.ID, y.ID) })
 	return p, lines
 }
 
@@ -478,12 +480,12 @@ func (a *analysis) replaceFailed(allowed []NodeID) (Proposal, []string) {
 // domain, then a second from each, so a quorum spans as many domains as
 // it can. Voters within a domain come Active before Suspect, then in the
 // order of less; domains in the order of their first voter.
-func (a *analysis) spread(target Config, allowed []NodeID, less func(x, y NodeID) int) []NodeID {
-	groups := map[string][]NodeID{}
+func (a *analysis) spread(target manager.Config, allowed []manager.NodeID, less func(x, y manager.NodeID) int) []manager.NodeID {
+	groups := map[string][]manager.NodeID{}
 	var keys []string
 	for _, v := range target.Quorum().Voters {
 		n := a.nodes[v.ID]
-		if n.State != Active && n.State != Suspect || (allowed != nil && !slices.Contains(allowed, v.ID)) {
+		if n.State != manager.Active && n.State != manager.Suspect || (allowed != nil && !slices.Contains(allowed, v.ID)) {
 			continue
 		}
 		k := domainKey(v.ID, v.Domain)
@@ -492,7 +494,7 @@ func (a *analysis) spread(target Config, allowed []NodeID, less func(x, y NodeID
 		}
 		groups[k] = append(groups[k], v.ID)
 	}
-	order := func(x, y NodeID) int {
+	order := func(x, y manager.NodeID) int {
 		if sx, sy := a.nodes[x].State, a.nodes[y].State; sx != sy {
 			return cmp.Compare(sx, sy)
 		}
@@ -507,7 +509,7 @@ func (a *analysis) spread(target Config, allowed []NodeID, less func(x, y NodeID
 		}
 		return cmp.Compare(x, y)
 	})
-	var out []NodeID
+	var out []manager.NodeID
 	for round := 0; ; round++ {
 		added := false
 		for _, k := range keys {
@@ -524,14 +526,14 @@ func (a *analysis) spread(target Config, allowed []NodeID, less func(x, y NodeID
 }
 
 // inDomain is " (domain)" for a node with one, else "".
-func (a *analysis) inDomain(id NodeID) string {
+func (a *analysis) inDomain(id manager.NodeID) string {
 	if d := a.nodes[id].Domain; d != "" {
 		return " (" + d + ")"
 	}
 	return ""
 }
 
-func countDomains(cfg Config, ids []NodeID) int {
+func countDomains(cfg manager.Config, ids []manager.NodeID) int {
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if n, ok := cfg.Node(id); ok {
@@ -541,7 +543,7 @@ func countDomains(cfg Config, ids []NodeID) int {
 	return len(seen)
 }
 
-func (a *analysis) withDomains(ids []NodeID) string {
+func (a *analysis) withDomains(ids []manager.NodeID) string {
 	s := make([]string, len(ids))
 	for i, id := range ids {
 		s[i] = fmt.Sprintf("%s (%s)", id, domainName(domainKey(id, a.nodes[id].Domain)))
@@ -550,9 +552,9 @@ func (a *analysis) withDomains(ids []NodeID) string {
 }
 
 // NetworkStrategy keeps decisions within the group of connected voters that
-// can hold a quorum, prefers the best-connected voters of it, and applies
-// the partition-aware threshold (PartitionAwareThreshold) to the largest
-// likely partition. Under a weighted rule it proposes the design's network
+// can hold a quorum, prefers the best-connected voters of it, , and says
+// whether the voters left by the largest likely partition still reach the
+// threshold (liveness only: safety never rests on a partition prediction). Under a weighted rule it proposes the design's network
 // weights: a score of 30 for links up out of all possible, 25 for
 // centrality, 25 for reliability and 20 for domain diversity, scaled by
 // latency as in WeightFor. It never proposes shrinking the membership to
@@ -578,7 +580,7 @@ func (NetworkStrategy) Recommend(in Input) (Recommendation, error) {
 			r.Proposal.Voters[i].Weight = weightFrom(scores[v.ID], d, ok)
 		}
 	}
-	target, err := a.cfg.withProposal(r.Proposal)
+	target, err := a.cfg.WithProposal(r.Proposal)
 	if err != nil {
 		return Recommendation{}, err
 	}
@@ -590,7 +592,7 @@ func (NetworkStrategy) Recommend(in Input) (Recommendation, error) {
 	r.Confidence = a.in.Network.Coverage * (1 - a.in.Network.Risk.Score/2)
 	if group != nil {
 		order := slices.Clone(group)
-		slices.SortFunc(order, func(x, y NodeID) int {
+		slices.SortFunc(order, func(x, y manager.NodeID) int {
 			if c := cmp.Compare(scores[y], scores[x]); c != 0 {
 				return c
 			}
@@ -608,9 +610,9 @@ func (NetworkStrategy) Recommend(in Input) (Recommendation, error) {
 }
 
 // networkScores rates each voter 0..100 as the design's network strategy does.
-func (a *analysis) networkScores() map[NodeID]int {
+func (a *analysis) networkScores() map[manager.NodeID]int {
 	v := a.in.Network
-	degree := map[NodeID]int{}
+	degree := map[manager.NodeID]int{}
 	for _, l := range v.Links {
 		degree[l.A]++
 		degree[l.B]++
@@ -620,7 +622,7 @@ func (a *analysis) networkScores() map[NodeID]int {
 		perDomain[domainKey(x.ID, x.Domain)]++
 	}
 	n := len(v.Nodes)
-	scores := map[NodeID]int{}
+	scores := map[manager.NodeID]int{}
 	for _, x := range a.q.Voters {
 		s := 0.0
 		if n > 1 {
@@ -640,10 +642,10 @@ func (a *analysis) networkScores() map[NodeID]int {
 
 // quorumGroup returns the live voters of the one partition that holds a
 // quorum of target (two cannot: quorums intersect), or nil, and says so.
-func (a *analysis) quorumGroup(target Config) ([]NodeID, []string) {
-	var groups [][]NodeID
+func (a *analysis) quorumGroup(target manager.Config) ([]manager.NodeID, []string) {
+	var groups [][]manager.NodeID
 	for _, p := range a.in.Network.Partitions {
-		var g []NodeID
+		var g []manager.NodeID
 		for _, id := range p {
 			if slices.Contains(a.live, id) {
 				g = append(g, id)
@@ -656,7 +658,7 @@ func (a *analysis) quorumGroup(target Config) ([]NodeID, []string) {
 	// Live voters the view does not cover are on their own.
 	for _, id := range a.live {
 		if !slices.Contains(a.in.Network.Nodes, id) {
-			groups = append(groups, []NodeID{id})
+			groups = append(groups, []manager.NodeID{id})
 		}
 	}
 	if len(groups) == 1 {
@@ -679,11 +681,13 @@ func (a *analysis) quorumGroup(target Config) ([]NodeID, []string) {
 		"removing unreachable voters now could let both sides decide (split-brain)"}
 }
 
-func (a *analysis) partitionAwareLine(target Config) string {
+func (a *analysis) partitionAwareLine(target manager.Config) string {
 	q := target.Quorum()
 	n := len(q.Voters)
 	cut := min(a.in.Network.Risk.LargestCutOff, n)
-	t, err := PartitionAwareThreshold(n, cut, q.Rule.Model)
+	// Only liveness is at stake: the fault rule's threshold is already a
+	// majority of all n, so no partition prediction may lower it.
+	t, err := manager.Threshold(n, q.Rule.Model)
 	if cut == 0 {
 		return "no single link or node failure cuts any node off"
 	}
@@ -702,7 +706,10 @@ func (a *analysis) partitionAwareLine(target Config) string {
 // weighted rule (performance), and orders the preferred quorum round-robin
 // across failure domains with the fastest domains and voters first, slow
 // voters (over twice the median latency) last.
-// Confidence is the mean of the three strategies' confidences.
+// Confidence rests on the evidence it uses, not on running the others: the
+// network strategy's (the share of node pairs observed, less half the
+// partition risk) scaled by how many voters' latencies are known (half
+// credit for none).
 type HybridStrategy struct{}
 
 // Name returns "hybrid".
@@ -714,17 +721,16 @@ func (HybridStrategy) Recommend(in Input) (Recommendation, error) {
 	if err != nil {
 		return Recommendation{}, err
 	}
-	parts := []Strategy{NetworkStrategy{}, PerformanceStrategy{}, FaultToleranceStrategy{}}
 	r := Recommendation{Strategy: HybridName}
-	for _, s := range parts {
-		sub, err := s.Recommend(in)
-		if err != nil {
-			return Recommendation{}, err
+	known := 0
+	for _, v := range a.q.Voters {
+		if _, ok := a.latency(v.ID); ok {
+			known++
 		}
-		r.Confidence += sub.Confidence / float64(len(parts))
 	}
+	r.Confidence = in.Network.Coverage * (1 - in.Network.Risk.Score/2) * (0.5 + 0.5*float64(known)/float64(len(a.q.Voters)))
 	group, groupLines := a.quorumGroup(a.cfg)
-	var reachable []NodeID
+	var reachable []manager.NodeID
 	if group != nil {
 		reachable = slices.Clone(group)
 		for _, n := range a.cfg.Nodes {
@@ -745,7 +751,7 @@ func (HybridStrategy) Recommend(in Input) (Recommendation, error) {
 			r.Proposal.Voters[i].Weight = WeightFor(a.nodes[v.ID].Capabilities, d, ok)
 		}
 	}
-	target, err := a.cfg.withProposal(r.Proposal)
+	target, err := a.cfg.WithProposal(r.Proposal)
 	if err != nil {
 		return Recommendation{}, err
 	}
@@ -756,7 +762,7 @@ func (HybridStrategy) Recommend(in Input) (Recommendation, error) {
 	if group != nil {
 		// Slow voters go last: spreading across domains is not worth
 		// waiting for one.
-		var fast, slow []NodeID
+		var fast, slow []manager.NodeID
 		for _, id := range a.spread(target, reachable, a.byLatency) {
 			if s, median := a.slow(id); s {
 				slow = append(slow, id)
@@ -778,7 +784,7 @@ func (HybridStrategy) Recommend(in Input) (Recommendation, error) {
 }
 
 // sameGroup reports whether id is in the network partition of group.
-func (a *analysis) sameGroup(id NodeID, group []NodeID) bool {
+func (a *analysis) sameGroup(id manager.NodeID, group []manager.NodeID) bool {
 	for _, p := range a.in.Network.Partitions {
 		if slices.Contains(p, group[0]) {
 			return slices.Contains(p, id)

@@ -1,6 +1,10 @@
-package manager
+package advice
 
-import "time"
+import (
+	"time"
+
+	"github.com/lockstep/quorum/manager"
+)
 
 // Reference capabilities: a node with at least these scores full marks in
 // that capability.
@@ -14,8 +18,8 @@ const (
 // 30 for memory and 30 for bandwidth, each in proportion to its reference
 // value and capped there. Unknown capabilities (all zero) score a neutral
 // 50, so a node nothing is known about is not penalised.
-func CapabilityScore(c Capabilities) int {
-	if c == (Capabilities{}) {
+func CapabilityScore(c manager.Capabilities) int {
+	if c == (manager.Capabilities{}) {
 		return 50
 	}
 	part := func(v, ref, points int) int { return min(max(v, 0), ref) * points / ref }
@@ -29,12 +33,12 @@ func CapabilityScore(c Capabilities) int {
 // (score 50) to 2.0 (score 100); latency scales it by 1 - latency/1s,
 // floored at 0.1, so a node 400ms away keeps 60% of its weight. An unknown
 // latency (known false) scales by 1. The result is clamped to the bounds.
-func WeightFor(c Capabilities, latency time.Duration, known bool) Weight {
+func WeightFor(c manager.Capabilities, latency time.Duration, known bool) manager.Weight {
 	return weightFrom(CapabilityScore(c), latency, known)
 }
 
 // weightFrom applies the latency factor to a 0..100 score.
-func weightFrom(score int, latency time.Duration, known bool) Weight {
+func weightFrom(score int, latency time.Duration, known bool) manager.Weight {
 	score = min(max(score, 0), 100)
 	var base int64 // milli-votes
 	if score <= 50 {
@@ -48,5 +52,5 @@ func weightFrom(score int, latency time.Duration, known bool) Weight {
 		factor = max(100, 1000-ms)
 	}
 	w := base * factor / 1000
-	return Weight(min(max(w, int64(MinWeight)), int64(MaxWeight)))
+	return manager.Weight(min(max(w, int64(manager.MinWeight)), int64(manager.MaxWeight)))
 }
