@@ -23,15 +23,15 @@ func hook(point string) {
 // s.commit. An error before a record's commit point means that record
 // wrote nothing; an error after it leaves the set unwritable until it is
 // reopened, which finishes the record (the error wraps ErrJournalPending).
-func (s *Set) commitEntries(entries []entry) error {
+func (s *Set) commitEntries(kind uint32, entries []entry) error {
 	// Counted once the bytes are in place (or failed to be): a scan that
 	// read before sees the count move.
 	defer s.writes.Add(1)
-	return s.commitQuiet(entries)
+	return s.commitQuiet(kind, entries)
 }
 
 // commitQuiet is commitEntries without counting the write in s.writes.
-func (s *Set) commitQuiet(entries []entry) error {
+func (s *Set) commitQuiet(kind uint32, entries []entry) error {
 	if s.broken != nil {
 		return s.broken
 	}
@@ -50,7 +50,7 @@ func (s *Set) commitQuiet(entries []entry) error {
 		if size > j.hdr.capacity {
 			return fmt.Errorf("%w: %s: a record of %d bytes does not fit its %d-byte areas", ErrJournal, j.path, size, j.hdr.capacity)
 		}
-		if err := s.commitRecord(entries[:n], ids); err != nil {
+		if err := s.commitRecord(kind, entries[:n], ids); err != nil {
 			return err
 		}
 		entries = entries[n:]
@@ -58,14 +58,14 @@ func (s *Set) commitQuiet(entries []entry) error {
 	return nil
 }
 
-func (s *Set) commitRecord(entries []entry, ids []ID) error {
+func (s *Set) commitRecord(kind uint32, entries []entry, ids []ID) error {
 	j := s.journal
 	h := j.hdr
 	next := header{set: h.set, capacity: h.capacity, committed: h.committed + 1}
 	if h.committed != 0 {
 		next.area = 1 - h.area
 	}
-	j.buf = encodeRecord(j.buf, next.committed, s.set, s.gen, ids, s.geo.ObjectSize, entries)
+	j.buf = encodeRecord(j.buf, kind, next.committed, s.set, s.gen, ids, s.geo.ObjectSize, entries)
 	next.length, next.crc = int64(len(j.buf)), crc32.Checksum(j.buf, castagnoli)
 	hook("journal write")
 	if _, err := j.f.WriteAt(j.buf, areaOffset(next.area, h.capacity)); err != nil {
@@ -78,11 +78,14 @@ func (s *Set) commitRecord(entries []entry, ids []ID) error {
 	hook("journal commit")
 	if err := j.writeHeader(next); err != nil {
 		// The header may or may not have reached the disk: only Open can
-		// tell, and finishes the record if it did.
+		// tell, and finishes the record if it did. Nothing is in place yet,
+		// so reads still see the old state, as they will if it did not.
 		s.broken = fmt.Errorf("%w: committing record %d: %w: reopen the set to finish or discard it", ErrJournalPending, next.committed, err)
 		return s.broken
 	}
 	if err := s.applyRounds(entries, nil); err != nil {
+		s.setPending(entries)
+		s.recovery.Pending, s.recovery.PendingObjects, s.recovery.Kind = next.committed, len(entries), kindName(kind)
 		s.broken = fmt.Errorf("%w: record %d is committed but %w: reopen the set (with space or the device back) to finish it", ErrJournalPending, next.committed, err)
 		return s.broken
 	}

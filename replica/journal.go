@@ -53,7 +53,7 @@ import (
 //	40  4  replicas N
 //	44  4  object size
 //	48  4  entries E
-//	52  4  zero
+//	52  4  kind: 1 a write, 2 a repair
 //	56     N x 16: each replica's ID when the record was written
 //	..     E x entry: object uint64, targets T uint32, zero uint32,
 //	       T x (replica uint32, the vector it held before, 32 bytes),
@@ -143,14 +143,21 @@ func decodeHeader(b []byte) (*header, error) {
 		crc:       le.Uint32(b[64:]),
 	}
 	copy(h.set[:], b[16:])
-	if h.capacity < areaStart || h.capacity > 1<<40 || h.area > 1 || h.length < 0 || h.length > h.capacity {
+	if h.capacity < recordHeader+4 || h.capacity > 1<<40 || h.area > 1 || h.length < 0 || h.length > h.capacity {
 		return nil, fmt.Errorf("capacity %d, area %d, record length %d", h.capacity, h.area, h.length)
 	}
 	return h, nil
 }
 
+// Record kinds, for reports.
+const (
+	kindWrite  = 1
+	kindRepair = 2
+)
+
 // record is a decoded record.
 type record struct {
+	kind       uint32
 	seq        uint64
 	set        ID
 	generation uint64
@@ -160,7 +167,7 @@ type record struct {
 }
 
 // encodeRecord appends the record of entries to buf[:0].
-func encodeRecord(buf []byte, seq uint64, set ID, generation uint64, replicas []ID, objectSize int, entries []entry) []byte {
+func encodeRecord(buf []byte, kind uint32, seq uint64, set ID, generation uint64, replicas []ID, objectSize int, entries []entry) []byte {
 	le := binary.LittleEndian
 	buf = append(buf[:0], recordMagic...)
 	buf = le.AppendUint64(buf, seq)
@@ -169,7 +176,7 @@ func encodeRecord(buf []byte, seq uint64, set ID, generation uint64, replicas []
 	buf = le.AppendUint32(buf, uint32(len(replicas)))
 	buf = le.AppendUint32(buf, uint32(objectSize))
 	buf = le.AppendUint32(buf, uint32(len(entries)))
-	buf = le.AppendUint32(buf, 0)
+	buf = le.AppendUint32(buf, kind)
 	for _, id := range replicas {
 		buf = append(buf, id[:]...)
 	}
@@ -209,7 +216,7 @@ func decodeRecord(b []byte, count int, geo Geometry) (*record, error) {
 	if le.Uint32(b[len(b)-4:]) != crc32.Checksum(b[:len(b)-4], castagnoli) {
 		return nil, errors.New("record checksum mismatch")
 	}
-	r := &record{seq: le.Uint64(b[8:]), generation: le.Uint64(b[32:]), objectSize: int(le.Uint32(b[44:]))}
+	r := &record{seq: le.Uint64(b[8:]), generation: le.Uint64(b[32:]), objectSize: int(le.Uint32(b[44:])), kind: le.Uint32(b[52:])}
 	copy(r.set[:], b[16:])
 	n, e := int(le.Uint32(b[40:])), int(le.Uint32(b[48:]))
 	if n != count || r.objectSize != geo.ObjectSize {

@@ -29,7 +29,7 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	if err := checkPaths(paths, false); err != nil {
 		return nil, err
 	}
-	if err := geo.check(len(paths)); err != nil {
+	if err := geo.Check(len(paths)); err != nil {
 		return nil, err
 	}
 	if o.JournalCapacity == 0 {
@@ -43,10 +43,21 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 		return nil, qerr
 	}
 	s := &Set{paths: append([]string(nil), paths...), geo: geo, count: len(paths), need: need, opts: o, set: newID()}
+	// Files this call creates are removed again if it fails: a refused
+	// Create leaves nothing behind.
+	var made []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			made = append(made, p)
+		}
+	}
 	ok := false
 	defer func() {
 		if !ok {
 			closeAll(s.members, s.journal)
+			for _, p := range made {
+				os.Remove(p)
+			}
 		}
 	}()
 	size := DataOffset + geo.bytes()
@@ -56,25 +67,28 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	if s.members, sizes, err = openMembers(paths, true, true); err != nil {
 		return nil, err
 	}
+	// Every file is checked before any is resized.
 	for i, m := range s.members {
 		m.state = Active
-		isBlock := m.block
-		block = block || isBlock
-		if err := refuseOverwrite(m, sizes[i], isBlock, o.Force); err != nil {
+		block = block || m.block
+		if err := refuseOverwrite(m, sizes[i], m.block, o.Force); err != nil {
 			return nil, err
 		}
-		if isBlock {
-			if sizes[i] < size {
-				return nil, fmt.Errorf("%s: %w: the device has %d bytes, the set needs %d (%s and %d of superblocks)", m.path, ErrInvalid, sizes[i], size, geo, DataOffset)
+		if m.block && sizes[i] < size {
+			return nil, fmt.Errorf("%s: %w: the device has %d bytes, the set needs %d (%s and %d of superblocks)", m.path, ErrUnusable, sizes[i], size, geo, DataOffset)
+		}
+	}
+	if o.Journal == "" && block {
+		return nil, fmt.Errorf("%w: a set on block devices needs Options.Journal: a path on a file system that survives a reboot", ErrInvalid)
+	}
+	for _, m := range s.members {
+		if !m.block {
+			if err := m.file.Truncate(size); err != nil {
+				return nil, fileError(m.path, err)
 			}
-		} else if err := m.file.Truncate(size); err != nil {
-			return nil, fileError(m.path, err)
 		}
 	}
 	if o.Journal == "" {
-		if block {
-			return nil, fmt.Errorf("%w: a set on block devices needs Options.Journal: a path on a file system that survives a reboot", ErrInvalid)
-		}
 		o.Journal = filepath.Join(filepath.Dir(paths[0]), ".quorum-"+s.set.String()+".journal")
 	}
 	if s.opts.Journal, err = filepath.Abs(o.Journal); err != nil {
@@ -122,11 +136,11 @@ func refuseOverwrite(m *member, size int64, block, force bool) error {
 		return nil
 	}
 	if sb, _, err := readSuper(m.f); err == nil {
-		return fmt.Errorf("%s: %w: already replica %d of set %s: Options.Force overwrites it", m.path, ErrInvalid, sb.Index, sb.Set.Short())
+		return fmt.Errorf("%s: %w: already replica %d of set %s: Options.Force overwrites it", m.path, ErrUnusable, sb.Index, sb.Set.Short())
 	} else if block && errors.Is(err, errBlank) {
 		return nil
 	}
-	return fmt.Errorf("%s: %w: not empty (%d bytes): Options.Force overwrites it", m.path, ErrInvalid, size)
+	return fmt.Errorf("%s: %w: not empty (%d bytes): Options.Force overwrites it", m.path, ErrUnusable, size)
 }
 
 // writeGenesis writes every object of every replica: one random vector,
@@ -163,7 +177,7 @@ func createJournal(path string, set ID, capacity int64, force bool) (*journal, e
 	f, err := openFile(path, flag, 0o600, true)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("%w: %s exists: Options.Force overwrites it", ErrInvalid, path)
+			return nil, fmt.Errorf("%w: %s exists: Options.Force overwrites it", ErrUnusable, path)
 		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrJournal, path, err)
 	}
@@ -176,25 +190,28 @@ func createJournal(path string, set ID, capacity int64, force bool) (*journal, e
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := f.Truncate(0); err != nil {
+	// From here a failure leaves no half-made journal behind (a file
+	// without a header would be refused by every later Open).
+	fail := func(err error) (*journal, error) {
 		f.Close()
+		os.Remove(path)
 		return nil, err
+	}
+	if err := f.Truncate(0); err != nil {
+		return fail(err)
 	}
 	zero := make([]byte, 1<<20)
 	total := areaStart + 2*capacity
 	for off := int64(0); off < total; off += int64(len(zero)) {
 		if _, err := f.WriteAt(zero[:min(int64(len(zero)), total-off)], off); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%w: %s: reserving its %d bytes: %w", ErrJournal, path, total, err)
+			return fail(fmt.Errorf("%w: %s: reserving its %d bytes: %w", ErrJournal, path, total, err))
 		}
 	}
 	if err := j.writeHeader(header{set: set, capacity: capacity}); err != nil {
-		f.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", filepath.Dir(path), err)
+		return fail(fmt.Errorf("%s: %w", filepath.Dir(path), err))
 	}
 	return j, nil
 }
@@ -477,22 +494,22 @@ func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 		m.id = rawID(m.key)
 		h.Write(m.id[:])
 		if size >= 0 && sz != size {
-			return nil, fmt.Errorf("%w: replicas differ in size: %s has %d bytes, %s has %d", ErrInvalid, first, size, p, sz)
+			return nil, fmt.Errorf("%w: replicas differ in size: %s has %d bytes, %s has %d", ErrUnusable, first, size, p, sz)
 		}
 		size, first = sz, p
 	}
 	if geo.Objects == 0 && geo.ObjectSize > 0 {
 		if size%int64(geo.ObjectSize) != 0 {
 			return nil, fmt.Errorf("%w: replica size %d (%s) is not a whole number of %d-byte objects (%d objects and %d bytes over): check the object size",
-				ErrInvalid, size, first, geo.ObjectSize, size/int64(geo.ObjectSize), size%int64(geo.ObjectSize))
+				ErrUnusable, size, first, geo.ObjectSize, size/int64(geo.ObjectSize), size%int64(geo.ObjectSize))
 		}
 		geo.Objects = size / int64(geo.ObjectSize)
 	}
-	if err := geo.check(len(paths)); err != nil {
+	if err := geo.Check(len(paths)); err != nil {
 		return nil, err
 	}
 	if geo.bytes() > size {
-		return nil, fmt.Errorf("%w: %d objects of %d bytes need %d bytes, %s has %d", ErrInvalid, geo.Objects, geo.ObjectSize, geo.bytes(), first, size)
+		return nil, fmt.Errorf("%w: %d objects of %d bytes need %d bytes, %s has %d", ErrUnusable, geo.Objects, geo.ObjectSize, geo.bytes(), first, size)
 	}
 	s.geo = geo
 	copy(s.set[:], h.Sum(nil))

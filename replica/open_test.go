@@ -60,6 +60,28 @@ func TestCreateRefuses(t *testing.T) {
 	if b, _ := os.ReadFile(p("data")); string(b) != "precious" {
 		t.Fatalf("a refused Create wrote %q", b)
 	}
+	// A refusal on a later file leaves no earlier file created or resized.
+	os.WriteFile(p("empty"), nil, 0o644)
+	if _, err := replica.Create([]string{p("new"), p("empty"), p("data")}, geo, nil); !errors.Is(err, replica.ErrUnusable) {
+		t.Fatalf("Create over a file with data: %v", err)
+	}
+	if _, err := os.Stat(p("new")); !os.IsNotExist(err) {
+		t.Fatalf("a refused Create left %s behind: %v", p("new"), err)
+	}
+	if fi, _ := os.Stat(p("empty")); fi.Size() != 0 {
+		t.Fatalf("a refused Create resized %s to %d bytes", p("empty"), fi.Size())
+	}
+	// A blank or short file says so, not "EOF".
+	os.WriteFile(p("short"), []byte("xyz"), 0o644)
+	if _, err := replica.Examine(p("short")); !errors.Is(err, replica.ErrNotFormatted) || !strings.Contains(err.Error(), "too short") {
+		t.Fatalf("Examine of a 3-byte file: %v", err)
+	}
+	if _, err := replica.Examine(p("empty")); !errors.Is(err, replica.ErrNotFormatted) || !strings.Contains(err.Error(), "blank") {
+		t.Fatalf("Examine of an empty file: %v", err)
+	}
+	if _, err := replica.Open([]string{dir}, nil); !errors.Is(err, replica.ErrUnusable) || !strings.Contains(err.Error(), "directory") {
+		t.Fatalf("Open of a directory: %v", err)
+	}
 }
 
 func TestOpenRefusesWrongReplicas(t *testing.T) {
@@ -97,8 +119,8 @@ func TestOpenRefusesWrongReplicas(t *testing.T) {
 		{"symlink twice", []string{paths[0], paths[1], link}, replica.ErrDuplicate, link},
 		{"hard link twice", []string{paths[0], hard, paths[2]}, replica.ErrDuplicate, hard},
 		{"blank", []string{paths[0], paths[1], blank}, replica.ErrNotFormatted, "Replace"},
-		{"fifo", []string{paths[0], paths[1], fifo}, replica.ErrInvalid, "FIFO"},
-		{"missing file", []string{paths[0], paths[1], filepath.Join(dir, "nope")}, os.ErrNotExist, "no such file"},
+		{"fifo", []string{paths[0], paths[1], fifo}, replica.ErrUnusable, "FIFO"},
+		{"missing file", []string{paths[0], paths[1], filepath.Join(dir, "nope")}, os.ErrNotExist, "nope: file does not exist"},
 		{"all missing", []string{"", "", ""}, replica.ErrInvalid, "every replica is missing"},
 	}
 	for _, c := range cases {

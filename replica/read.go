@@ -69,6 +69,33 @@ func (s *Set) Read(i int64, buf []byte) (kernel.Result, error) {
 	return r, nil
 }
 
+// overlay makes object i of the voters' copies (objs[k] of voter k) what
+// replaying the pending record would make them, for a read-only set: the
+// record is committed, so its bytes are the object's, and a copy it writes
+// may be torn until then. A copy at neither the state the record found nor
+// its new one (nor a tear between them) is left alone, as replay would
+// refuse to touch it.
+func (s *Set) overlay(i int64, voters []int, objs func(k int) []byte) {
+	e := s.pendingEntry(i)
+	if e == nil {
+		return
+	}
+	vo := s.geo.VectorOffset
+	next := e.data[vo : vo+kernel.VectorSize]
+	for _, t := range e.targets {
+		for k, v := range voters {
+			if v != t.replica {
+				continue
+			}
+			obj := objs(k)
+			cur := obj[vo : vo+kernel.VectorSize]
+			if mixOf(cur, t.prior[:], next) {
+				copy(obj, e.data)
+			}
+		}
+	}
+}
+
 // readVoters reads object i of each voter into sc and runs kernel.Quorum.
 func (s *Set) readVoters(i int64, sc *readScratch, voters []int) (kernel.Result, error) {
 	osz, vo := s.geo.ObjectSize, s.geo.VectorOffset
@@ -83,6 +110,9 @@ func (s *Set) readVoters(i int64, sc *readScratch, voters []int) (kernel.Result,
 		sc.vecs[k] = obj[vo : vo+kernel.VectorSize]
 	}
 	s.data.RUnlock()
+	if s.pending.Load() != nil {
+		s.overlay(i, voters, func(k int) []byte { return sc.objs[k*osz : (k+1)*osz] })
+	}
 	r, err := kernel.Quorum(sc.vecs[:len(voters)])
 	if err != nil {
 		return kernel.Result{}, fmt.Errorf("object %d: %w: %w", i, ErrCorrupt, err)
@@ -160,6 +190,11 @@ func (s *Set) ReadRange(first int64, count int, buf []byte, results []kernel.Res
 		}
 	}
 	s.data.RUnlock()
+	if s.pending.Load() != nil {
+		for k := range count {
+			s.overlay(first+int64(k), voters, func(j int) []byte { return srcs[j][k*osz : (k+1)*osz] })
+		}
+	}
 	var firstErr error
 	for from := 0; from < count; {
 		sub := make([][]byte, len(srcs))

@@ -72,7 +72,7 @@ func (s *Set) Replace(i int, path string) error {
 			return fail(fileError(path, err))
 		}
 	} else if size < need {
-		return fail(fmt.Errorf("%s: %w: the device has %d bytes, the set needs %d", path, ErrInvalid, size, need))
+		return fail(fmt.Errorf("%s: %w: the device has %d bytes, the set needs %d", path, ErrUnusable, size, need))
 	}
 	gen := s.gen + 1
 	journal := s.recovery.Journal
@@ -136,11 +136,11 @@ func (s *Set) refuseReplace(m *member, size int64, block bool) error {
 	case err == nil && sb.Set == s.set:
 		return nil // a stale or earlier copy of this set's replica
 	case err == nil:
-		return fmt.Errorf("%s: %w: replica %d of another set, %s: Options.Force overwrites it", m.path, ErrInvalid, sb.Index, sb.Set.Short())
+		return fmt.Errorf("%s: %w: replica %d of another set, %s: Options.Force overwrites it", m.path, ErrUnusable, sb.Index, sb.Set.Short())
 	case errors.Is(err, errBlank) && block:
 		return nil
 	}
-	return fmt.Errorf("%s: %w: not empty (%d bytes) and not a replica: Options.Force overwrites it", m.path, ErrInvalid, size)
+	return fmt.Errorf("%s: %w: not empty (%d bytes) and not a replica: Options.Force overwrites it", m.path, ErrUnusable, size)
 }
 
 // RebuildOptions tune Rebuild.

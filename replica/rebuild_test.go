@@ -137,8 +137,8 @@ func TestReplaceRefuses(t *testing.T) {
 	os.WriteFile(data, []byte("precious"), 0o644)
 	wantErr(t, s.Replace(3, data), replica.ErrInvalid, "index out of range")
 	wantErr(t, s.Replace(0, paths[1]), replica.ErrDuplicate, "another replica of the set")
-	wantErr(t, s.Replace(0, other[0]), replica.ErrInvalid, "a replica of another set")
-	wantErr(t, s.Replace(0, data), replica.ErrInvalid, "a file with data")
+	wantErr(t, s.Replace(0, other[0]), replica.ErrUnusable, "a replica of another set")
+	wantErr(t, s.Replace(0, data), replica.ErrUnusable, "a file with data")
 	if b, _ := os.ReadFile(data); string(b) != "precious" {
 		t.Fatal("a refused Replace wrote")
 	}

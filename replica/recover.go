@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/lockstep/quorum/kernel"
 )
@@ -63,12 +66,10 @@ func (s *Set) openJournal(path string) error {
 	if rec == nil {
 		return nil
 	}
+	s.recovery.Kind = kindName(rec.kind)
 	if s.readOnly {
-		s.recovery.Pending = rec.seq
-		s.pending = make(map[int64]bool, len(rec.entries))
-		for _, e := range rec.entries {
-			s.pending[e.object] = true
-		}
+		s.recovery.Pending, s.recovery.PendingObjects = rec.seq, len(rec.entries)
+		s.setPending(rec.entries)
 		return nil
 	}
 	return s.replay(rec)
@@ -89,6 +90,39 @@ func (s *Set) readOnlyCan(err error) error {
 	return nil
 }
 
+// mixOf reports whether every byte of cur is the byte of prior or of next
+// at its place: cur is one of the two, or a write of next over prior torn
+// at a sector boundary inside the vector. A later state, with its random
+// IDs, is not (but for odds of about 2^-185).
+func mixOf(cur, prior, next []byte) bool {
+	for j := range cur {
+		if cur[j] != prior[j] && cur[j] != next[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// setPending records entries as committed and not yet in place, for reads
+// and scans. The entries' bytes are copied: they may alias buffers that
+// will be reused.
+func (s *Set) setPending(entries []entry) {
+	m := make(map[int64]*entry, len(entries))
+	for _, e := range entries {
+		c := entry{object: e.object, data: bytes.Clone(e.data), targets: append([]target(nil), e.targets...)}
+		m[e.object] = &c
+	}
+	s.pending.Store(&m)
+}
+
+// pendingEntry is the pending entry for object i, or nil.
+func (s *Set) pendingEntry(i int64) *entry {
+	if m := s.pending.Load(); m != nil {
+		return (*m)[i]
+	}
+	return nil
+}
+
 // replay finishes a committed transaction. It checks every object before it
 // writes any; a replica the record needs that is missing leaves the set open
 // but unwritable (Replace can stand in for it).
@@ -96,34 +130,44 @@ func (s *Set) replay(rec *record) error {
 	vo := s.geo.VectorOffset
 	vec := make([]byte, kernel.VectorSize)
 	skip := make(map[[2]int64]bool)
+	s.recovery.Waiting = nil
 	for _, e := range rec.entries {
 		next := e.data[vo : vo+kernel.VectorSize]
 		for _, t := range e.targets {
 			m := s.members[t.replica]
 			switch {
 			case m == nil:
-				s.broken = fmt.Errorf("%w: record %d of %s must also write replica %d, which is missing: open the set with it, or Replace it",
-					ErrJournalPending, rec.seq, s.journal.path, t.replica)
-				s.recovery.Pending = rec.seq
-				return nil
+				if !slices.Contains(s.recovery.Waiting, t.replica) {
+					s.recovery.Waiting = append(s.recovery.Waiting, t.replica)
+				}
+				continue
 			case m.id != rec.replicas[t.replica] || (m.state == Rebuilding && e.object >= m.rebuilt):
-				if m.state != Rebuilding {
+				if m.state != Rebuilding && rec.generation == s.gen {
 					return fmt.Errorf("%w: %s: record %d was written for another replica %d (ID %s, this is %s): nothing replayed",
 						ErrJournal, s.journal.path, rec.seq, t.replica, rec.replicas[t.replica].Short(), m.id.Short())
 				}
-				// Replaced, or not yet rebuilt this far: Rebuild copies the
-				// object from the quorum.
+				// Replaced since the record (a later generation), or not
+				// yet rebuilt this far: Rebuild copies the object from the
+				// quorum, or has.
 				skip[[2]int64{e.object, int64(t.replica)}] = true
 				continue
 			}
 			if _, err := m.f.ReadAt(vec, s.objectOffset(e.object)+int64(vo)); err != nil {
 				return fmt.Errorf("%s: %w", m.path, err)
 			}
-			if !bytes.Equal(vec, t.prior[:]) && !bytes.Equal(vec, next) {
+			if !mixOf(vec, t.prior[:], next) {
 				return fmt.Errorf("%w: %s: record %d would write object %d of %s, which holds neither the state the record found (%x) nor the one it writes (%x) but %x. The journal is stale (restored from a backup?) or the replica was written behind the set's back; replaying it could undo a later write, so nothing was replayed. Read the set read-only to see the objects; move the journal away only if you know its record is void",
 					ErrJournal, s.journal.path, rec.seq, e.object, m.path, t.prior[:kernel.IDSize], next[:kernel.IDSize], vec[:kernel.IDSize])
 			}
 		}
+	}
+	if len(s.recovery.Waiting) > 0 {
+		slices.Sort(s.recovery.Waiting)
+		s.broken = fmt.Errorf("%w: record %d of %s must also write %s, missing: open the set with it, or Replace it",
+			ErrJournalPending, rec.seq, s.journal.path, replicaList(s.recovery.Waiting))
+		s.recovery.Pending, s.recovery.PendingObjects = rec.seq, len(rec.entries)
+		s.setPending(rec.entries)
+		return nil
 	}
 	if err := s.applyRounds(rec.entries, func(e *entry, t target) bool { return !skip[[2]int64{e.object, int64(t.replica)}] }); err != nil {
 		return err
@@ -134,5 +178,29 @@ func (s *Set) replay(rec *record) error {
 		return err
 	}
 	s.recovery.Replayed, s.recovery.Objects = rec.seq, len(rec.entries)
+	s.recovery.Pending, s.recovery.PendingObjects, s.recovery.Waiting = 0, 0, nil
+	s.pending.Store(nil)
 	return nil
+}
+
+// replicaList is "replica 2" or "replicas 0, 2".
+func replicaList(idx []int) string {
+	s := make([]string, len(idx))
+	for i, k := range idx {
+		s[i] = strconv.Itoa(k)
+	}
+	if len(s) == 1 {
+		return "replica " + s[0]
+	}
+	return "replicas " + strings.Join(s, ", ")
+}
+
+func kindName(kind uint32) string {
+	switch kind {
+	case kindWrite:
+		return "write"
+	case kindRepair:
+		return "repair"
+	}
+	return "unknown"
 }

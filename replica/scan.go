@@ -302,7 +302,7 @@ func (sc *scanner) decide(b *scanBatch, repair bool) error {
 	s := sc.s
 	sc.entries = sc.entries[:0]
 	nv := len(sc.voters)
-	plain := s.pending == nil && !sc.o.VerifyData
+	plain := s.pending.Load() == nil && !sc.o.VerifyData
 	for i := range b.count {
 		obj := b.first + int64(i)
 		res := b.res[i]
@@ -341,7 +341,7 @@ func (sc *scanner) decide(b *scanBatch, repair bool) error {
 		}
 	}
 	if len(sc.entries) > 0 {
-		if err := s.commitQuiet(sc.entries); err != nil {
+		if err := s.commitQuiet(kindRepair, sc.entries); err != nil {
 			return err
 		}
 		for _, e := range sc.entries {
@@ -365,7 +365,7 @@ func (sc *scanner) classify(b *scanBatch, i int, res kernel.Result) (verdict, er
 	sc.byVector = false
 	nv := len(sc.voters)
 	switch {
-	case sc.s.pending[b.first+int64(i)]:
+	case sc.s.pendingEntry(b.first+int64(i)) != nil:
 		return verdict{status: Pending}, nil
 	case b.bad[i] != 0:
 		return verdict{status: b.bad[i]}, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/lockstep/quorum/kernel"
 )
@@ -67,7 +68,10 @@ type Set struct {
 	gen      uint64
 	journal  *journal // nil for a read-only raw set without one
 	recovery Recovery
-	pending  map[int64]bool // read-only: objects a committed record covers
+	// pending: the entries of a committed record not replayed (a read-only
+	// open, or a transaction that failed past its commit point), by object;
+	// reads see them as replayed (see overlay), scans report them.
+	pending atomic.Pointer[map[int64]*entry]
 
 	data   sync.RWMutex // readers against in-place writes
 	commit sync.Mutex   // one transaction at a time
@@ -103,9 +107,16 @@ type Recovery struct {
 	Journal  string // its path
 	Replayed uint64 // the committed record replayed (0: none was pending)
 	Objects  int    // objects that record wrote
-	// Pending: a committed record is not replayed (the set is read-only, or
-	// a replica it writes is missing); its objects scan as Pending.
-	Pending uint64
+	// Pending: a committed record is not replayed (the set is read-only, a
+	// replica it writes is missing, or a transaction failed past its commit
+	// point); its PendingObjects scan as Pending, and reads see them as the
+	// record writes them.
+	Pending        uint64
+	PendingObjects int
+	// Waiting: the missing replicas the pending record must still write.
+	Waiting []int
+	// Kind of the replayed or pending record: "write" or "repair".
+	Kind string
 	// Torn: a record cut short before its commit point, ignored (its
 	// transaction wrote nothing in place).
 	Torn uint64
@@ -232,7 +243,7 @@ func openReplica(path string, write, create bool) (*os.File, int64, error) {
 		}
 	default:
 		f.Close()
-		return nil, 0, fmt.Errorf("%s: %w: a replica must be a regular file or a block device, not %v", path, ErrInvalid, describeMode(mode))
+		return nil, 0, fmt.Errorf("%s: %w: a replica must be a regular file or a block device, not %v", path, ErrUnusable, describeMode(mode))
 	}
 	return f, size, nil
 }
@@ -255,9 +266,11 @@ func describeMode(m fs.FileMode) string {
 func fileError(p string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s: no such file: %w", p, fs.ErrNotExist)
+		return fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%s: permission denied: %w", p, fs.ErrPermission)
+		return fmt.Errorf("%s: %w", p, fs.ErrPermission)
+	case errors.Is(err, syscall.EISDIR):
+		return fmt.Errorf("%s: %w: a replica must be a regular file or a block device, not a directory", p, ErrUnusable)
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"time"
 
 	"github.com/lockstep/quorum/kernel"
@@ -183,7 +184,7 @@ func decodeSuper(b []byte) (*Superblock, error) {
 	case sb.Rebuilt < 0 || sb.Rebuilt > sb.Geometry.Objects:
 		return nil, fmt.Errorf("rebuilt %d of %d objects", sb.Rebuilt, sb.Geometry.Objects)
 	}
-	if err := sb.Geometry.check(sb.Count); err != nil {
+	if err := sb.Geometry.Check(sb.Count); err != nil {
 		return nil, err
 	}
 	sb.Journal = string(b[122 : 122+n])
@@ -194,8 +195,14 @@ func decodeSuper(b []byte) (*Superblock, error) {
 // it came from. A blank replica is errBlank; one valid copy is enough.
 func readSuper(f device) (*Superblock, int, error) {
 	buf := make([]byte, 2*superSize)
-	if _, err := f.ReadAt(buf, 0); err != nil {
-		return nil, 0, err
+	if n, err := f.ReadAt(buf, 0); n < len(buf) {
+		switch {
+		case err != nil && !errors.Is(err, io.EOF):
+			return nil, 0, err
+		case allZero(buf[:n]):
+			return nil, 0, errBlank
+		}
+		return nil, 0, fmt.Errorf("%d bytes: too short to hold a superblock", n)
 	}
 	var best *Superblock
 	slot := 0

@@ -29,9 +29,10 @@ func (g Geometry) String() string {
 	return fmt.Sprintf("%d objects of %d bytes, vector at %d", g.Objects, g.ObjectSize, g.VectorOffset)
 }
 
-// check refuses a geometry that the kernel cannot take or that would need
-// unbounded memory for count replicas.
-func (g Geometry) check(count int) error {
+// Check refuses, with an error wrapping ErrInvalid that names the field, a
+// geometry that the kernel cannot take or that would need unbounded memory
+// for count replicas.
+func (g Geometry) Check(count int) error {
 	switch {
 	case g.ObjectSize < kernel.VectorSize || g.ObjectSize > MaxObjectSize:
 		return fmt.Errorf("%w: object size %d: must be from %d to %d bytes", ErrInvalid, g.ObjectSize, kernel.VectorSize, MaxObjectSize)
@@ -57,6 +58,10 @@ func (g Geometry) bytes() int64 { return g.Objects * int64(g.ObjectSize) }
 var (
 	// ErrInvalid: a bad argument (nothing was read or written).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrUnusable: a file cannot be a replica (a directory, FIFO or
+	// character device; too small; not empty where Create or Replace would
+	// overwrite it; raw files of unequal sizes).
+	ErrUnusable = errors.New("unusable replica file")
 	// ErrNotFormatted: a replica holds no superblock (blank, or never
 	// formatted): format it into the set with Replace, or open raw.
 	ErrNotFormatted = errors.New("not a formatted replica")
