@@ -93,7 +93,7 @@ var setCases = []badCase{
 	{"wrong order", []string{"b.img", "a.img", "c.img"}, 3, "b.img: not a replica of this set: it is replica 1 of set"},
 	{"too few", []string{"a.img", "b.img"}, 3, "a set of 3 replicas, 2 listed: list every replica in index order, with --missing INDEX"},
 	{"not formatted", []string{"a.img", "x.img", "c.img"}, 3, "x.img: not a formatted replica: blank, no superblock. If it is a new drive for replica 1: quorum rebuild --replace 1 a.img x.img c.img"},
-	{"empty", []string{"a.img", "empty.img", "c.img"}, 3, "empty.img: not a formatted replica: 0 bytes, too short"},
+	{"empty", []string{"a.img", "empty.img", "c.img"}, 3, "empty.img: not a formatted replica: blank, no superblock"},
 	{"unknown flag", []string{"--frob", "a.img"}, 4, "flag provided but not defined: -frob"},
 	{"negative ranges", []string{"--ranges", "-1", "a.img"}, 4, "--ranges must be 0 (all) or more"},
 	{"bad rule", []string{"--rule", "two-thirds", "a.img", "b.img", "c.img"}, 4, `--rule must be majority or byzantine, got "two-thirds"`},
@@ -170,9 +170,9 @@ func TestBadInputCommands(t *testing.T) {
 	cases := []badCase{
 		{"no command", nil, 4, "usage: quorum <command>"},
 		{"unknown command", []string{"frob"}, 4, `unknown command "frob"`},
-		{"format over a replica", []string{"format", "--objects", "8", "new.img", "a.img"}, 3, "a.img: invalid argument: already replica 0 of set"},
-		{"format over a file", []string{"format", "--objects", "8", "x.img"}, 3, "x.img: invalid argument: not empty (10000 bytes): --force overwrites it"},
-		{"format a directory", []string{"format", "--force", "d.dir"}, 3, "d.dir: is a directory"},
+		{"format over a replica", []string{"format", "--objects", "8", "new.img", "a.img"}, 3, "a.img: unusable replica file: already replica 0 of set"},
+		{"format over a file", []string{"format", "--objects", "8", "x.img"}, 3, "x.img: unusable replica file: not empty (10000 bytes): --force overwrites it"},
+		{"format a directory", []string{"format", "--force", "d.dir"}, 3, "d.dir: unusable replica file: a replica must be a regular file or a block device, not a directory"},
 		{"format size and objects", []string{"format", "--size", "8KiB", "--objects", "2", "new.img"}, 4, "give --size or --objects, not both"},
 		{"format partial object", []string{"format", "--size", "5000", "new.img"}, 4, "--size 5000 is not a whole number (at least 1) of 4096-byte objects"},
 		{"format no objects", []string{"format", "--objects", "0", "new.img"}, 4, "--objects must be at least 1"},
@@ -188,7 +188,7 @@ func TestBadInputCommands(t *testing.T) {
 		{"rebuild replace a missing one", []string{"rebuild", "--replace", "1", "--missing", "1", "a.img", "c.img"}, 4, "--replace 1: must be the index of a listed replica"},
 		{"rebuild force alone", []string{"rebuild", "--force", "a.img", "b.img", "c.img"}, 4, "--force is for --replace"},
 		{"rebuild raw", []string{"rebuild", "--raw", "a.img"}, 4, "flag provided but not defined: -raw"},
-		{"rebuild over another set", []string{"rebuild", "--replace", "1", "a.img", "q.img", "c.img"}, 3, "q.img: invalid argument: replica 1 of another set"},
+		{"rebuild over another set", []string{"rebuild", "--replace", "1", "a.img", "q.img", "c.img"}, 3, "q.img: unusable replica file: replica 1 of another set"},
 		{"examine nothing", []string{"examine"}, 4, "no replica files given"},
 	}
 	for _, c := range cases {

@@ -25,7 +25,7 @@ func TestFIFO(t *testing.T) {
 	} {
 		r := runIn(t, dir, args...)
 		out := r.stderr + r.stdout
-		if r.code != exitError || !strings.Contains(out, "fifo.img: invalid argument: a replica must be a regular file or a block device, not a FIFO") {
+		if r.code != exitError || !strings.Contains(out, "fifo.img: unusable replica file: a replica must be a regular file or a block device, not a FIFO") {
 			t.Errorf("%v: %s", args, r)
 		}
 	}

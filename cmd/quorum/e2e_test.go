@@ -100,7 +100,7 @@ func walkReplace(t *testing.T, dir string, want []int) {
 		t.Fatal(err)
 	}
 	r = must(t, quorum(t, dir, "scan", "a.img", "b.img", "c.img"), 3)
-	contains(t, "scan of a blank drive", r.stderr, "b.img: not a formatted replica: 0 bytes", "quorum rebuild --replace 1 a.img b.img c.img")
+	contains(t, "scan of a blank drive", r.stderr, "b.img: not a formatted replica: blank, no superblock", "quorum rebuild --replace 1 a.img b.img c.img")
 	r = must(t, quorum(t, dir, "rebuild", "a.img", "b.img", "c.img"), 3)
 	contains(t, "rebuild without --replace", r.stderr, "quorum rebuild --replace 1 a.img b.img c.img")
 

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/lockstep/quorum/kernel"
@@ -55,21 +52,8 @@ func cmdFormat(_ context.Context, args []string, stdout, _ io.Writer) (int, erro
 	if g.Objects > (1<<62)/int64(g.ObjectSize) {
 		return 0, usagef("%d objects of %d bytes do not fit in a file", g.Objects, g.ObjectSize)
 	}
-	// Create makes (and sizes) the files it opens before it has checked
-	// them all: a refused format must not leave new files behind.
-	var created []string
-	for _, p := range paths {
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
-			created = append(created, p)
-		}
-	}
 	s, err := replica.Create(paths, g, &replica.Options{Journal: *journal, Force: *force})
 	if err != nil {
-		for _, p := range created {
-			if fi, serr := os.Lstat(p); serr == nil && fi.Mode().IsRegular() {
-				os.Remove(p)
-			}
-		}
 		return 0, err
 	}
 	info := describeSet(s, "majority")

@@ -267,8 +267,7 @@ func fail(stdout, stderr io.Writer, asJSON bool, name string, err error) int {
 // operatorWords names the command's flags where the library's messages
 // name its options.
 var operatorWords = strings.NewReplacer(
-	"no such file: file does not exist", "no such file",
-	"permission denied: permission denied", "permission denied",
+	": file does not exist", ": no such file",
 	"Options.Force", "--force",
 	"Options.Journal", "--journal",
 	": a new drive is formatted into the set with Replace (quorum rebuild)", "",

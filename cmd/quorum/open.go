@@ -56,11 +56,6 @@ func explainOpen(err error, paths []string, missingGiven bool) error {
 		return fmt.Errorf("%w: another quorum process (a repair, write or rebuild) has the set open for writing; wait for it to finish "+
 			"(one that was interrupted leaves no lock but a journal record, which scan reports and repair --apply finishes)", err)
 	case errors.Is(err, replica.ErrNotFormatted) && idx >= 0:
-		if fi, serr := os.Stat(paths[idx]); serr == nil && fi.Mode().IsRegular() && fi.Size() < replica.DataOffset {
-			// The library reports a file too short for a superblock as
-			// its read's EOF.
-			err = fmt.Errorf("%s: %w: %d bytes, too short to hold a superblock", paths[idx], replica.ErrNotFormatted, fi.Size())
-		}
 		return fmt.Errorf("%w. If it is a new drive for replica %d: quorum rebuild --replace %d %s (files that were never formatted: --raw)", err, idx, idx, list)
 	case errors.Is(err, replica.ErrStale) && idx >= 0:
 		return fmt.Errorf("%w: quorum rebuild --replace %d %s", err, idx, list)
