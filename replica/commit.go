@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"errors"
 	"fmt"
 	"hash/crc32"
 )
@@ -23,17 +24,19 @@ func hook(point string) {
 // s.commit. An error before a record's commit point means that record
 // wrote nothing; an error after it leaves the set unwritable until it is
 // reopened, which finishes the record (the error wraps ErrJournalPending).
-func (s *Set) commitEntries(kind uint32, entries []entry) error {
+func (s *Set) commitEntries(kind uint32, entries []entry) (applied int, err error) {
 	// Counted once the bytes are in place (or failed to be): a scan that
 	// read before sees the count move.
 	defer s.writes.Add(1)
 	return s.commitQuiet(kind, entries)
 }
 
-// commitQuiet is commitEntries without counting the write in s.writes.
-func (s *Set) commitQuiet(kind uint32, entries []entry) error {
+// commitQuiet is commitEntries without counting the write in s.writes. It
+// returns how many entries, from the first, are in place and synced; the
+// error is about the others (see errNotWritten for those it never tried).
+func (s *Set) commitQuiet(kind uint32, entries []entry) (applied int, err error) {
 	if s.broken != nil {
-		return s.broken
+		return 0, s.broken
 	}
 	j := s.journal
 	ids := s.replicaIDs()
@@ -48,14 +51,37 @@ func (s *Set) commitQuiet(kind uint32, entries []entry) error {
 			n++
 		}
 		if size > j.hdr.capacity {
-			return fmt.Errorf("%w: %s: a record of %d bytes does not fit its %d-byte areas", ErrJournal, j.path, size, j.hdr.capacity)
+			return applied, fmt.Errorf("%w: %s: a record of %d bytes does not fit its %d-byte areas", ErrJournal, j.path, size, j.hdr.capacity)
 		}
 		if err := s.commitRecord(kind, entries[:n], ids); err != nil {
-			return err
+			return applied, &groupError{err: err, record: n}
 		}
+		applied += n
 		entries = entries[n:]
 	}
-	return nil
+	return applied, nil
+}
+
+// groupError is a transaction's failure: the first record entries of those
+// not applied had err; any after them were never tried.
+type groupError struct {
+	err    error
+	record int
+}
+
+func (e *groupError) Error() string { return e.err.Error() }
+func (e *groupError) Unwrap() error { return e.err }
+
+// entryError is the error for entry k of the entries a commit did not apply.
+func entryError(err error, k int) error {
+	var g *groupError
+	if errors.As(err, &g) {
+		if k < g.record {
+			return g.err
+		}
+		return fmt.Errorf("not written: an earlier record of its group failed first (%v)", g.err)
+	}
+	return err
 }
 
 func (s *Set) commitRecord(kind uint32, entries []entry, ids []ID) error {
@@ -89,7 +115,24 @@ func (s *Set) commitRecord(kind uint32, entries []entry, ids []ID) error {
 		s.broken = fmt.Errorf("%w: record %d is committed but %w: reopen the set (with space or the device back) to finish it", ErrJournalPending, next.committed, err)
 		return s.broken
 	}
+	// In place and synced: the record needs no replay. If this mark fails
+	// to reach the disk, the next Open replays it, which is harmless.
+	s.markApplied()
 	return nil
+}
+
+// markApplied marks the journal's committed record applied (its writes
+// are in place and synced), so that no later Open replays it: not onto a
+// replica replaced since, nor blocks a degraded set on a missing replica
+// it wrote long ago.
+func (s *Set) markApplied() error {
+	j := s.journal
+	if j == nil || s.readOnly || s.broken != nil || j.hdr.committed == 0 || j.hdr.applied {
+		return nil
+	}
+	h := j.hdr
+	h.applied = true
+	return j.writeHeader(h)
 }
 
 // applyRounds writes entries in place: round p writes every entry's p-th

@@ -70,8 +70,9 @@
 // # Memory
 //
 // Objects are at most MaxObjectSize bytes and one object of every replica
-// at most MaxObjectBytes; Scan and Rebuild keep at most two batches of
-// 32 MiB across all replicas, and Scan streams its ranges to a callback, so
-// memory stays bounded whatever the set's size and however its objects
-// differ.
+// at most MaxObjectBytes (64 MiB). A Scan keeps two batches, each 32 MiB
+// across all replicas or one object of every replica if that is more, and
+// streams its ranges to a callback; Rebuild keeps one such batch; ReadRange
+// reads what it is asked for, up to 1 GiB a call. So memory stays bounded
+// whatever the set's size and however its objects differ.
 package replica

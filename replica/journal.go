@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 
 	"github.com/lockstep/quorum/kernel"
 )
@@ -20,16 +21,19 @@ import (
 //	4096  C    record area 0
 //	4096+C C   record area 1
 //
-// A transaction (a Write, a group of them, or a batch of repairs) is
-// committed in three steps: its record goes to the area the header does not
-// name, synced; then the header names it, synced: the commit point; then
-// the record's objects are written in place and the replicas synced. The
-// next transaction takes the other area, so the committed record is never
-// overwritten before its writes are durable. After a crash, Open replays the
-// header's record (writing an object again is harmless) and a record the
-// header does not name was never committed: its transaction wrote nothing
-// in place and it is ignored. A committed record that fails its checksum
-// was damaged after it was written: Open refuses to guess.
+// A transaction (a Write, a group of them, or a batch of repairs) takes
+// four steps: its record goes to the area the header does not name, synced;
+// then the header names it, synced: the commit point; then the record's
+// objects are written in place and the replicas synced; then the header
+// marks it applied, synced. The next transaction takes the other area, so
+// the committed record is never overwritten before its writes are durable.
+// After a crash, Open replays the header's record unless it is marked
+// applied (writing an object again is harmless), and a record the header
+// does not name was never committed: its transaction wrote nothing in place
+// and it is ignored. A committed record that fails its checksum was damaged
+// after it was written: Open refuses to guess. (Three syncs of the journal
+// per transaction, and one of each replica written: group commit shares
+// them among concurrent writes.)
 //
 // Header (512 bytes):
 //
@@ -263,6 +267,7 @@ func decodeRecord(b []byte, count int, geo Geometry) (*record, error) {
 // journal is an open journal file.
 type journal struct {
 	path string
+	file *os.File // what f wraps, for Stat
 	f    device
 	hdr  header // the newest valid header
 	buf  []byte // encoded records
@@ -350,6 +355,9 @@ func (j *journal) committed(count int, geo Geometry) (*record, error) {
 func (j *journal) torn() uint64 {
 	h := j.hdr
 	other := 1 - h.area
+	if h.committed == 0 {
+		other = 0 // the first record goes to area 0
+	}
 	b := make([]byte, 16)
 	if _, err := j.f.ReadAt(b, areaOffset(other, h.capacity)); err != nil || string(b[:8]) != recordMagic {
 		return 0

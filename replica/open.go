@@ -1,12 +1,12 @@
 package replica
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/lockstep/quorum/kernel"
@@ -81,6 +81,11 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	if o.Journal == "" && block {
 		return nil, fmt.Errorf("%w: a set on block devices needs Options.Journal: a path on a file system that survives a reboot", ErrInvalid)
 	}
+	if o.Journal != "" && !o.Force {
+		if _, err := os.Lstat(o.Journal); err == nil {
+			return nil, fmt.Errorf("%w: %s exists: Options.Force overwrites it", ErrUnusable, o.Journal)
+		}
+	}
 	for _, m := range s.members {
 		if !m.block {
 			if err := m.file.Truncate(size); err != nil {
@@ -97,16 +102,24 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	if len(s.opts.Journal) > maxJournal {
 		return nil, fmt.Errorf("%w: journal path of %d bytes: at most %d", ErrInvalid, len(s.opts.Journal), maxJournal)
 	}
-	if s.journal, err = createJournal(s.opts.Journal, s.set, o.JournalCapacity, o.Force); err != nil {
+	if s.journal, err = createJournal(s.opts.Journal, s.set, o.JournalCapacity, o.Force, nil); err != nil {
 		return nil, err
 	}
 	if err := s.writeGenesis(); err != nil {
 		return nil, err
 	}
+	// New directory entries, durable before anything relies on them.
+	for _, m := range s.members {
+		if !m.block {
+			if err := syncDir(filepath.Dir(m.path)); err != nil {
+				return nil, fmt.Errorf("%s: %w", filepath.Dir(m.path), err)
+			}
+		}
+	}
 	created := time.Now()
 	for i, m := range s.members {
 		m.super = &Superblock{Version: version, State: Active, Sequence: 1, Set: s.set, Replica: newID(), Index: i, Count: s.count,
-			Geometry: geo, Replaced: -1, Created: created, Journal: s.opts.Journal}
+			Geometry: geo, ReplacedAt: make([]uint64, s.count), Created: created, Journal: s.opts.Journal}
 		m.id = m.super.Replica
 		// Both copies, so that no stale copy of an earlier set survives.
 		if err := writeSuper(m.f, m.super); err != nil {
@@ -118,7 +131,7 @@ func Create(paths []string, geo Geometry, opts *Options) (*Set, error) {
 		}
 	}
 	s.recovery.Journal = s.opts.Journal
-	s.updateVoters()
+	s.publish()
 	ok = true
 	return s, nil
 }
@@ -169,7 +182,7 @@ func (s *Set) writeGenesis() error {
 
 // createJournal creates (or with force, reuses) the journal file, reserves
 // its space, writes its first header and makes its directory entry durable.
-func createJournal(path string, set ID, capacity int64, force bool) (*journal, error) {
+func createJournal(path string, set ID, capacity int64, force bool, raw []ID) (*journal, error) {
 	flag := os.O_RDWR | os.O_CREATE
 	if !force {
 		flag |= os.O_EXCL
@@ -181,7 +194,7 @@ func createJournal(path string, set ID, capacity int64, force bool) (*journal, e
 		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrJournal, path, err)
 	}
-	j := &journal{path: path, f: newDevice(path, f)}
+	j := &journal{path: path, file: f, f: newDevice(path, f)}
 	if err := checkRegular(f, path); err != nil {
 		f.Close()
 		return nil, err
@@ -205,6 +218,11 @@ func createJournal(path string, set ID, capacity int64, force bool) (*journal, e
 	for off := int64(0); off < total; off += int64(len(zero)) {
 		if _, err := f.WriteAt(zero[:min(int64(len(zero)), total-off)], off); err != nil {
 			return fail(fmt.Errorf("%w: %s: reserving its %d bytes: %w", ErrJournal, path, total, err))
+		}
+	}
+	if raw != nil {
+		if _, err := f.WriteAt(encodeRawBlock(raw), rawBlockAt); err != nil {
+			return fail(fmt.Errorf("%w: %s: %w", ErrJournal, path, err))
 		}
 	}
 	if err := j.writeHeader(header{set: set, capacity: capacity}); err != nil {
@@ -383,7 +401,7 @@ func Open(paths []string, opts *Options) (*Set, error) {
 	if err := s.upgradeGenerations(ref); err != nil {
 		return nil, err
 	}
-	s.updateVoters()
+	s.publish()
 	if len(s.voters()) == 0 {
 		return nil, fmt.Errorf("%w: no replica votes (every listed one is missing or rebuilding): finish Rebuild with the replicas it copies from", ErrInvalid)
 	}
@@ -402,18 +420,15 @@ func (s *Set) checkMember(i int, ref *Superblock) error {
 		}
 		return fmt.Errorf("%s: %w: %s, where %s is of set %s (%s, %d replicas)", m.path, ErrForeign, what, s.firstPath(), ref.Set.Short(), ref.Geometry, ref.Count)
 	}
-	if s.opts.Journal == "" && sb.Journal != ref.Journal {
+	if s.opts.Journal == "" && sb.Journal != ref.Journal && sb.Generation == ref.Generation {
 		return fmt.Errorf("%s: %w: the superblocks name two journals, %s and %s: give Options.Journal", m.path, ErrJournal, sb.Journal, ref.Journal)
 	}
-	switch {
-	case sb.Generation == ref.Generation:
-	case sb.Generation+1 == ref.Generation && ref.Replaced != i:
-		// A Replace of another replica was cut short before it reached this
-		// one: it is brought up to date below.
-	default:
-		return fmt.Errorf("%s: %w: it is at generation %d, the set at %d (replica %d was replaced while this one was away): format it into the set again with Replace",
-			m.path, ErrStale, sb.Generation, ref.Generation, ref.Replaced)
+	if ref.ReplacedAt[i] > sb.Generation {
+		return fmt.Errorf("%s: %w: it is at generation %d, and replica %d was replaced at generation %d, while this copy was away: format it into the set again with Replace",
+			m.path, ErrStale, sb.Generation, i, ref.ReplacedAt[i])
 	}
+	// Otherwise it missed other replicas' Replaces (it was away, or a
+	// Replace was cut short): it is brought up to date below.
 	return nil
 }
 
@@ -436,7 +451,9 @@ func (s *Set) upgradeGenerations(ref *Superblock) error {
 		if s.readOnly {
 			continue
 		}
-		if err := s.rewriteSuper(m, func(sb *Superblock) { sb.Generation, sb.Replaced = ref.Generation, ref.Replaced }); err != nil {
+		if err := s.rewriteSuper(m, func(sb *Superblock) {
+			sb.Generation, sb.ReplacedAt, sb.Journal = ref.Generation, slices.Clone(ref.ReplacedAt), ref.Journal
+		}); err != nil {
 			return err
 		}
 	}
@@ -478,7 +495,6 @@ func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	}()
 	var size int64 = -1
 	var first string
-	h := sha256.New()
 	members, sizes, err := openMembers(paths, !o.ReadOnly, false)
 	if err != nil {
 		return nil, err
@@ -486,13 +502,11 @@ func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	s.members = members
 	for i, m := range s.members {
 		if m == nil {
-			h.Write(make([]byte, 16))
 			continue
 		}
 		m.state = Active
 		p, sz := m.path, sizes[i]
 		m.id = rawID(m.key)
-		h.Write(m.id[:])
 		if size >= 0 && sz != size {
 			return nil, fmt.Errorf("%w: replicas differ in size: %s has %d bytes, %s has %d", ErrUnusable, first, size, p, sz)
 		}
@@ -512,36 +526,39 @@ func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 		return nil, fmt.Errorf("%w: %d objects of %d bytes need %d bytes, %s has %d", ErrUnusable, geo.Objects, geo.ObjectSize, geo.bytes(), first, size)
 	}
 	s.geo = geo
-	copy(s.set[:], h.Sum(nil))
 	if s.need, err = checkQuorum(o.Quorum, s.count); err != nil {
 		return nil, err
 	}
-	jpath := o.Journal
-	if jpath == "" {
-		real, err := filepath.EvalSymlinks(s.firstPath())
-		if err != nil {
-			return nil, fileError(s.firstPath(), err)
+	if o.Journal == "" {
+		if !s.readOnly {
+			return nil, fmt.Errorf("%w: a raw set needs Options.Journal to be written: nothing on its files records where its journal is", ErrInvalid)
 		}
-		jpath = filepath.Join(filepath.Dir(real), ".quorum-raw-"+s.set.String()+".journal")
+		s.publish()
+		ok = true
+		return s, nil
 	}
-	if jpath, err = filepath.Abs(jpath); err != nil {
+	jpath, err := filepath.Abs(o.Journal)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Lstat(jpath); errors.Is(err, fs.ErrNotExist) {
-		if !s.readOnly {
-			if s.journal, err = createJournal(jpath, s.set, journalCapacity(s.count, geo.ObjectSize), false); err != nil {
-				return nil, err
-			}
+	if _, err := os.Lstat(jpath); errors.Is(err, fs.ErrNotExist) && !s.readOnly {
+		ids, err := s.rawIDs()
+		if err != nil {
+			return nil, err
+		}
+		s.set = newID()
+		if s.journal, err = createJournal(jpath, s.set, journalCapacity(s.count, geo.ObjectSize), false, ids); err != nil {
+			return nil, err
 		}
 		s.recovery.Journal = jpath
-		s.updateVoters()
+		s.publish()
 		ok = true
 		return s, nil
 	}
 	if err := s.openJournal(jpath); err != nil {
 		return nil, err
 	}
-	s.updateVoters()
+	s.publish()
 	ok = true
 	return s, nil
 }

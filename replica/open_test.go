@@ -195,7 +195,15 @@ func TestRawMode(t *testing.T) {
 	if _, err := replica.OpenRaw(paths, replica.Geometry{ObjectSize: 48}, nil); err == nil || !strings.Contains(err.Error(), "whole number") {
 		t.Fatalf("raw with a wrong object size: %v", err)
 	}
-	s, err := replica.OpenRaw(paths, replica.Geometry{ObjectSize: osz, VectorOffset: vo}, nil)
+	geo := replica.Geometry{ObjectSize: osz, VectorOffset: vo}
+	if _, err := replica.OpenRaw(paths, geo, nil); !errors.Is(err, replica.ErrInvalid) || !strings.Contains(err.Error(), "Options.Journal") {
+		t.Fatalf("writable raw open without a journal: %v", err)
+	}
+	journal := filepath.Join(t.TempDir(), "raw.journal")
+	if _, err := replica.OpenRaw([]string{paths[0], "", paths[2]}, geo, &replica.Options{Journal: journal}); !errors.Is(err, replica.ErrInvalid) {
+		t.Fatalf("a raw journal created with a replica missing: %v", err)
+	}
+	s, err := replica.OpenRaw(paths, geo, &replica.Options{Journal: journal})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,19 +215,33 @@ func TestRawMode(t *testing.T) {
 	if err := s.Replace(0, filepath.Join(dir, "d")); !errors.Is(err, replica.ErrInvalid) {
 		t.Fatalf("Replace in raw mode: %v", err)
 	}
+	// A write cut short with a replica missing is found again through a
+	// symlink, in another directory, and with every replica back.
 	s.Close()
-	// Found again through a symlink, in another directory.
+	s, err = replica.OpenRaw([]string{paths[0], paths[1], ""}, geo, &replica.Options{Journal: journal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashAt(t, s, "replica write", 1, func() { s.Write(5, payload(osz, "torn")) })
 	link := filepath.Join(t.TempDir(), "a-link")
 	os.Symlink(paths[0], link)
-	s, err = replica.OpenRaw([]string{link, paths[1], paths[2]}, replica.Geometry{ObjectSize: osz, VectorOffset: vo}, nil)
+	s, err = replica.OpenRaw([]string{link, paths[1], paths[2]}, geo, &replica.Options{Journal: journal})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if replica.JournalPath(s) != filepath.Join(dir, ".quorum-raw-"+s.ID().String()+".journal") {
-		t.Fatalf("raw journal through a symlink at %s", replica.JournalPath(s))
+	if rec := s.Recovery(); rec.Replayed == 0 {
+		t.Fatalf("raw recovery %+v", rec)
 	}
 	readTag(t, s, 3, "raw!")
+	readTag(t, s, 5, "torn")
+	// The journal names its files: another set's files are refused.
+	other := filepath.Join(t.TempDir(), "o")
+	os.WriteFile(other, img, 0o644)
+	s.Close()
+	if _, err := replica.OpenRaw([]string{paths[0], paths[1], other}, geo, &replica.Options{Journal: journal}); !errors.Is(err, replica.ErrJournal) {
+		t.Fatalf("raw journal over other files: %v", err)
+	}
 }
 
 // Objects larger than the default journal area: the journal is sized for

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/lockstep/quorum/kernel"
 )
 
 // readScratch is one reader's buffers: an object of every replica.
 type readScratch struct {
+	leader int // position among the voters of the last readVoters' leader
 	objs   []byte
 	vecs   [][]byte
 	depths [kernel.SourcesMax]uint8
@@ -22,18 +24,8 @@ func (s *Set) scratch() *readScratch {
 	return &readScratch{objs: make([]byte, s.count*s.geo.ObjectSize), vecs: make([][]byte, s.count)}
 }
 
-// voters are the indices of the replicas that vote: present and active.
-func (s *Set) voters() []int { return *s.voterList.Load() }
-
-func (s *Set) updateVoters() {
-	v := make([]int, 0, s.count)
-	for i, m := range s.members {
-		if m.voting() {
-			v = append(v, i)
-		}
-	}
-	s.voterList.Store(&v)
-}
+// voters are the indices of the replicas that vote now.
+func (s *Set) voters() []int { return s.views.Load().voters }
 
 // Read reads object i from every voting replica (one pread each), decides
 // its quorum with the kernel and copies the quorum's bytes, vector
@@ -49,18 +41,15 @@ func (s *Set) Read(i int64, buf []byte) (kernel.Result, error) {
 	}
 	sc := s.scratch()
 	defer s.reads.Put(sc)
-	voters := s.voters()
-	r, err := s.readVoters(i, sc, voters)
+	voters, r, err := s.readVoters(i, sc)
 	if err != nil {
-		return kernel.Result{}, err
+		return r, err
 	}
 	if err := s.judge(i, r); err != nil {
 		return r, err
 	}
-	leader := int(r.Leader)
 	osz := s.geo.ObjectSize
-	copy(buf, sc.objs[leader*osz:(leader+1)*osz])
-	r.Leader = uint8(voters[leader])
+	copy(buf, sc.objs[sc.leader*osz:(sc.leader+1)*osz])
 	if s.opts.ReadRepair && !s.readOnly && (int(r.Length) < len(voters) || r.Repair > 0) {
 		if err := s.repairObject(i); err != nil {
 			return r, fmt.Errorf("object %d: read repair: %w", i, err)
@@ -96,28 +85,37 @@ func (s *Set) overlay(i int64, voters []int, objs func(k int) []byte) {
 	}
 }
 
-// readVoters reads object i of each voter into sc and runs kernel.Quorum.
-func (s *Set) readVoters(i int64, sc *readScratch, voters []int) (kernel.Result, error) {
+// readVoters reads object i of each voter of the current view into sc and
+// runs kernel.Quorum; the Result's Leader is the leader's index in the set,
+// and sc.objs holds the copies by index in the voters it returns.
+func (s *Set) readVoters(i int64, sc *readScratch) ([]int, kernel.Result, error) {
 	osz, vo := s.geo.ObjectSize, s.geo.VectorOffset
 	off := s.objectOffset(i)
 	s.data.RLock()
-	for k, v := range voters {
+	v := s.views.Load()
+	for k, idx := range v.voters {
 		obj := sc.objs[k*osz : (k+1)*osz]
-		if err := readFull(s.members[v], obj, off); err != nil {
+		if err := readFull(v.members[idx], obj, off); err != nil {
 			s.data.RUnlock()
-			return kernel.Result{}, err
+			return v.voters, kernel.Result{}, err
 		}
 		sc.vecs[k] = obj[vo : vo+kernel.VectorSize]
 	}
 	s.data.RUnlock()
+	if len(v.voters) == 0 {
+		return v.voters, kernel.Result{}, fmt.Errorf("object %d: %w: no replica votes (every one is missing or rebuilding)", i, ErrNoQuorum)
+	}
 	if s.pending.Load() != nil {
-		s.overlay(i, voters, func(k int) []byte { return sc.objs[k*osz : (k+1)*osz] })
+		s.overlay(i, v.voters, func(k int) []byte { return sc.objs[k*osz : (k+1)*osz] })
 	}
-	r, err := kernel.Quorum(sc.vecs[:len(voters)])
+	r, err := kernel.Quorum(sc.vecs[:len(v.voters)])
 	if err != nil {
-		return kernel.Result{}, fmt.Errorf("object %d: %w: %w", i, ErrCorrupt, err)
+		return v.voters, kernel.Result{}, fmt.Errorf("object %d: %w: %w", i, ErrCorrupt, err)
 	}
-	return r, nil
+	// Leader positions are voter positions until here.
+	sc.leader = int(r.Leader)
+	r.Leader = uint8(v.voters[r.Leader])
+	return v.voters, r, nil
 }
 
 // judge turns a kernel result into an error unless it is the quorum's.
@@ -140,6 +138,9 @@ func readFull(m *member, b []byte, off int64) error {
 	}
 	if err == nil || errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: short read at offset %d: the file shrank while open", m.path, off+int64(n))
+	}
+	if errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("%s: %w", m.path, ErrClosed)
 	}
 	return fmt.Errorf("%s: %w", m.path, err)
 }
@@ -173,18 +174,23 @@ func (s *Set) ReadRange(first int64, count int, buf []byte, results []kernel.Res
 	if count == 0 {
 		return nil
 	}
-	voters := s.voters()
 	osz := s.geo.ObjectSize
 	span := count * osz
-	if int64(span)*int64(len(voters)) > 1<<30 {
-		return fmt.Errorf("%w: %d objects of %d replicas at once: read at most 1 GiB per call", ErrInvalid, count, len(voters))
+	if int64(span)*int64(s.count) > 1<<30 {
+		return fmt.Errorf("%w: %d objects of %d replicas at once: read at most 1 GiB per call", ErrInvalid, count, s.count)
+	}
+	s.data.RLock()
+	v := s.views.Load()
+	voters := v.voters
+	if len(voters) == 0 {
+		s.data.RUnlock()
+		return fmt.Errorf("%w: no replica votes (every one is missing or rebuilding)", ErrNoQuorum)
 	}
 	srcs := make([][]byte, len(voters))
 	slab := make([]byte, span*len(voters))
-	s.data.RLock()
-	for k, v := range voters {
+	for k, idx := range voters {
 		srcs[k] = slab[k*span : (k+1)*span]
-		if err := readFull(s.members[v], srcs[k], s.objectOffset(first)); err != nil {
+		if err := readFull(v.members[idx], srcs[k], s.objectOffset(first)); err != nil {
 			s.data.RUnlock()
 			return err
 		}
@@ -195,9 +201,17 @@ func (s *Set) ReadRange(first int64, count int, buf []byte, results []kernel.Res
 			s.overlay(first+int64(k), voters, func(j int) []byte { return srcs[j][k*osz : (k+1)*osz] })
 		}
 	}
+	// Every object is judged; the error kept is the lowest object's.
 	var firstErr error
+	firstBad := count
+	note := func(k int, err error) {
+		if k < firstBad {
+			firstBad, firstErr = k, err
+		}
+		clear(buf[k*osz : (k+1)*osz])
+	}
+	sub := make([][]byte, len(srcs))
 	for from := 0; from < count; {
-		sub := make([][]byte, len(srcs))
 		for k := range srcs {
 			sub[k] = srcs[k][from*osz:]
 		}
@@ -210,22 +224,17 @@ func (s *Set) ReadRange(first int64, count int, buf []byte, results []kernel.Res
 			}
 			next = from + oe.Index
 			results[next] = kernel.Result{}
-			if firstErr == nil {
-				firstErr = fmt.Errorf("object %d: %w: %w", first+int64(next), ErrCorrupt, oe.Err)
-			}
-			clear(buf[next*osz : (next+1)*osz])
+			note(next, fmt.Errorf("object %d: %w: %w", first+int64(next), ErrCorrupt, oe.Err))
 		}
 		for k := from; k < next; k++ {
 			r := &results[k]
+			lead := int(r.Leader)
+			r.Leader = uint8(voters[lead])
 			if err := s.judge(first+int64(k), *r); err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				clear(buf[k*osz : (k+1)*osz])
+				note(k, err)
 				continue
 			}
-			copy(buf[k*osz:(k+1)*osz], srcs[r.Leader][k*osz:(k+1)*osz])
-			r.Leader = uint8(voters[r.Leader])
+			copy(buf[k*osz:(k+1)*osz], srcs[lead][k*osz:(k+1)*osz])
 		}
 		from = next + 1
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/lockstep/quorum/kernel"
@@ -12,12 +14,14 @@ import (
 // Replace formats the file or device at path into the set as replica i (a
 // new drive for a missing or failing one): it gets a superblock with a new
 // replica ID in the Rebuilding state, and the set's generation goes up in
-// every present replica, so that the replica it replaces is refused as
-// stale if it comes back. Replica i then votes on nothing until Rebuild has
-// filled it. A regular file is created or resized; a file holding anything
-// but a blank start or a replica of this set is refused unless
-// Options.Force. If a committed journal record was waiting for the replica
-// that is replaced, it is finished now without it.
+// every present replica, recording that replica i was replaced, so that the
+// drive it replaces is refused as stale if it comes back. Replica i then
+// votes on nothing until Rebuild has filled it. A regular file is created
+// or resized. Without Options.Force, Replace refuses a file holding
+// anything but a blank start or a copy of replica i itself, and refuses to
+// replace a voting replica when the voters left would be fewer than the
+// quorum. If a committed journal record was waiting for the replica that is
+// replaced, it is finished now without it.
 func (s *Set) Replace(i int, path string) error {
 	if err := s.usable(true); err != nil {
 		return err
@@ -33,111 +37,155 @@ func (s *Set) Replace(i int, path string) error {
 	}
 	s.commit.Lock()
 	defer s.commit.Unlock()
-	f, size, err := openReplica(path, true, true)
+	if s.broken != nil && len(s.recovery.Waiting) == 0 {
+		return s.broken // only a record waiting for a missing replica can be finished without it
+	}
+	if old := s.members[i]; old.voting() && len(s.voters())-1 < s.need && !s.opts.Force {
+		return fmt.Errorf("%w: replacing replica %d would leave %d voting replica(s), fewer than the quorum of %d: no object could be read or rebuilt; Options.Force does it anyway",
+			ErrNoQuorum, i, len(s.voters())-1, s.need)
+	}
+	m, err := s.prepareReplacement(i, path)
 	if err != nil {
 		return err
 	}
-	m := &member{path: path, file: f, f: newDevice(path, f), state: Rebuilding}
-	fail := func(err error) error {
+	if err := s.markApplied(); err != nil {
 		m.f.Close()
 		return err
 	}
-	if m.key, err = fileKey(f); err != nil {
-		return fail(fileError(path, err))
+	gen := s.gen + 1
+	at := s.replacedAt(i, gen)
+	journal := s.recovery.Journal
+	m.super = &Superblock{Version: version, State: Rebuilding, Sequence: 1, Set: s.set, Replica: newID(), Index: i, Count: s.count,
+		Geometry: s.geo, Generation: gen, ReplacedAt: at, Created: time.Now(), Journal: journal}
+	m.id = m.super.Replica
+	for range 2 { // both copies: no copy of an earlier set survives
+		if err := writeSuper(m.f, m.super); err != nil {
+			m.f.Close()
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		m.super.Sequence++
 	}
-	for k, o := range s.members {
-		if o != nil && k != i && o.key == m.key {
-			return fail(fmt.Errorf("%w: %s is replica %d of this set already", ErrDuplicate, path, k))
+	m.super.Sequence--
+	if !m.block {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			m.f.Close()
+			return fmt.Errorf("%s: %w", filepath.Dir(path), err)
 		}
 	}
-	if old := s.members[i]; old != nil && old.key == m.key {
-		// Replica i formatted afresh: it stops voting now.
-		old.f.Close()
-		s.members[i] = nil
-		s.updateVoters()
+	for k, o := range s.members {
+		if o == nil || k == i {
+			continue
+		}
+		// A failure here leaves replicas one generation apart, which Open
+		// reconciles (see checkMember).
+		if err := s.rewriteSuper(o, func(x *Superblock) { x.Generation, x.ReplacedAt, x.Journal = gen, slices.Clone(at), journal }); err != nil {
+			m.f.Close()
+			return err
+		}
 	}
-	if err := lock(f, true); err != nil {
-		return fail(fmt.Errorf("%s: %w", path, err))
+	s.data.Lock()
+	old := s.members[i]
+	s.members[i], s.paths[i], s.gen = m, path, gen
+	s.publish()
+	if old != nil {
+		old.f.Close()
+	}
+	s.data.Unlock()
+	defer s.writes.Add(1) // after any replay below has written in place
+	if len(s.recovery.Waiting) > 0 {
+		s.broken = nil
+		rec, err := s.journal.committed(s.count, s.geo)
+		if err == nil && rec != nil {
+			err = s.replay(rec)
+		}
+		if err != nil {
+			s.broken = err
+			return err
+		}
+		return s.broken
+	}
+	return nil
+}
+
+// prepareReplacement opens, checks, locks and sizes the file for replica
+// i. A file that is replica i's own is closed as a member first (it is
+// being formatted afresh, and the lock is this process's).
+func (s *Set) prepareReplacement(i int, path string) (*member, error) {
+	f, size, err := openReplica(path, true, true)
+	if err != nil {
+		return nil, err
+	}
+	m := &member{path: path, file: f, f: newDevice(path, f), state: Rebuilding}
+	fail := func(err error) (*member, error) {
+		m.f.Close()
+		return nil, err
+	}
+	if m.key, err = fileKey(f); err != nil {
+		return fail(fileError(path, err))
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		return fail(fileError(path, err))
 	}
-	if err := s.refuseReplace(m, size, !fi.Mode().IsRegular()); err != nil {
+	m.block = !fi.Mode().IsRegular()
+	for k, o := range s.members {
+		if o != nil && k != i && o.key == m.key {
+			return fail(fmt.Errorf("%w: %s is replica %d of this set already", ErrDuplicate, path, k))
+		}
+	}
+	if err := s.refuseReplace(i, m, size); err != nil {
 		return fail(err)
 	}
+	if old := s.members[i]; old != nil && old.key == m.key {
+		s.data.Lock()
+		s.members[i] = nil
+		s.publish()
+		old.f.Close()
+		s.data.Unlock()
+	}
+	if err := lock(f, true); err != nil {
+		return fail(fmt.Errorf("%s: %w", path, err))
+	}
 	need := DataOffset + s.geo.bytes()
-	if fi.Mode().IsRegular() {
+	if !m.block {
 		if err := f.Truncate(need); err != nil {
 			return fail(fileError(path, err))
 		}
 	} else if size < need {
 		return fail(fmt.Errorf("%s: %w: the device has %d bytes, the set needs %d", path, ErrUnusable, size, need))
 	}
-	gen := s.gen + 1
-	journal := s.recovery.Journal
-	if s.journal != nil {
-		journal = s.journal.path
-	}
-	sb := &Superblock{Version: version, State: Rebuilding, Sequence: 1, Set: s.set, Replica: newID(), Index: i, Count: s.count,
-		Geometry: s.geo, Generation: gen, Replaced: i, Created: time.Now(), Journal: journal}
-	for range 2 {
-		if err := writeSuper(m.f, sb); err != nil {
-			return fail(fmt.Errorf("%s: %w", path, err))
-		}
-		sb.Sequence++
-	}
-	sb.Sequence--
-	m.super, m.id = sb, sb.Replica
-	old := s.members[i]
-	for k, o := range s.members {
-		if o == nil || k == i {
-			continue
-		}
-		if err := s.rewriteSuper(o, func(x *Superblock) { x.Generation, x.Replaced = gen, i }); err != nil {
-			// Open accepts a replica one generation behind whose index was
-			// not the one replaced: the others catch up there.
-			return fail(err)
-		}
-	}
-	if old != nil {
-		old.f.Close()
-	}
-	s.members[i], s.paths[i], s.gen = m, path, gen
-	s.updateVoters()
-	s.writes.Add(1)
-	if errors.Is(s.broken, ErrJournalPending) {
-		s.broken = nil
-		rec, err := s.journal.committed(s.count, s.geo)
-		if err != nil {
-			s.broken = err
-			return err
-		}
-		if rec != nil {
-			if err := s.replay(rec); err != nil {
-				s.broken = err
-				return err
-			}
-		}
-		if s.broken != nil {
-			return s.broken
-		}
-	}
-	return nil
+	return m, nil
 }
 
-// refuseReplace keeps Replace from destroying data it was not told to.
-func (s *Set) refuseReplace(m *member, size int64, block bool) error {
+// replacedAt is the set's ReplacedAt with replica i replaced at gen.
+func (s *Set) replacedAt(i int, gen uint64) []uint64 {
+	at := make([]uint64, s.count)
+	for _, m := range s.members {
+		if m != nil && m.super != nil && m.super.Generation == s.gen {
+			copy(at, m.super.ReplacedAt)
+			break
+		}
+	}
+	at[i] = gen
+	return at
+}
+
+// refuseReplace keeps Replace from destroying data it was not told to:
+// without Force, only a blank file or device, or a copy of replica i
+// itself (the failing drive, or one replaced already), may be formatted.
+func (s *Set) refuseReplace(i int, m *member, size int64) error {
 	if s.opts.Force || size == 0 {
 		return nil
 	}
 	sb, _, err := readSuper(m.f)
 	switch {
+	case err == nil && sb.Set == s.set && sb.Index == i:
+		return nil
 	case err == nil && sb.Set == s.set:
-		return nil // a stale or earlier copy of this set's replica
+		return fmt.Errorf("%s: %w: it is replica %d of this set, not %d: Options.Force overwrites it", m.path, ErrUnusable, sb.Index, i)
 	case err == nil:
 		return fmt.Errorf("%s: %w: replica %d of another set, %s: Options.Force overwrites it", m.path, ErrUnusable, sb.Index, sb.Set.Short())
-	case errors.Is(err, errBlank) && block:
+	case errors.Is(err, errBlank):
 		return nil
 	}
 	return fmt.Errorf("%s: %w: not empty (%d bytes) and not a replica: Options.Force overwrites it", m.path, ErrUnusable, size)
@@ -202,21 +250,20 @@ func (s *Set) rebuildOne(ctx context.Context, i int, o RebuildOptions) (Rebuilt,
 	}
 	per = max(1, min(per, (32<<20)/s.count)/osz)
 	per = int(min(int64(per), s.geo.Objects))
-	voters := s.voters()
-	if len(voters) == 0 {
-		return res, fmt.Errorf("%w: no voting replica to rebuild replica %d from", ErrNoQuorum, i)
+	if v := len(s.voters()); v < s.need {
+		// Every object would be unquorate: the new replica would get only
+		// vectors of its own, and vote for none of the data that is left.
+		return res, fmt.Errorf("%w: %d voting replica(s) to rebuild replica %d from, fewer than the quorum of %d: bring replicas back, or open with a lower Options.Quorum knowingly",
+			ErrNoQuorum, v, i, s.need)
 	}
-	srcs := make([][]byte, len(voters))
-	for k := range srcs {
-		srcs[k] = make([]byte, per*osz)
-	}
+	var srcs [][]byte // per voter, grown when a rebuild elsewhere adds one
 	out := make([]byte, per*osz)
 	results := make([]kernel.Result, per)
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		done, err := s.rebuildBatch(i, per, srcs, out, results, &res)
+		done, err := s.rebuildBatch(i, per, &srcs, out, results, &res)
 		if err != nil {
 			return res, err
 		}
@@ -231,7 +278,7 @@ func (s *Set) rebuildOne(ctx context.Context, i int, o RebuildOptions) (Rebuilt,
 
 // rebuildBatch copies the next batch into replica i under the set's lock
 // and returns how many objects are copied.
-func (s *Set) rebuildBatch(i, per int, srcs [][]byte, out []byte, results []kernel.Result, res *Rebuilt) (int64, error) {
+func (s *Set) rebuildBatch(i, per int, bufs *[][]byte, out []byte, results []kernel.Result, res *Rebuilt) (int64, error) {
 	s.commit.Lock()
 	defer s.commit.Unlock()
 	if s.broken != nil {
@@ -241,8 +288,12 @@ func (s *Set) rebuildBatch(i, per int, srcs [][]byte, out []byte, results []kern
 	if m == nil || m.state != Rebuilding {
 		return 0, fmt.Errorf("%w: replica %d is no longer being rebuilt", ErrInvalid, i)
 	}
-	voters := s.voters()
+	voters := s.voters() // stable: the commit lock is held
 	osz, vo := s.geo.ObjectSize, s.geo.VectorOffset
+	for len(*bufs) < len(voters) {
+		*bufs = append(*bufs, make([]byte, per*osz))
+	}
+	srcs := (*bufs)[:len(voters)]
 	first := m.rebuilt
 	n := int(min(int64(per), s.geo.Objects-first))
 	for k, v := range voters {
@@ -302,7 +353,7 @@ func (s *Set) rebuildBatch(i, per int, srcs [][]byte, out []byte, results []kern
 	m.rebuilt = end
 	if end == s.geo.Objects {
 		m.state = Active
-		s.updateVoters()
+		s.publish()
 		s.writes.Add(1)
 	}
 	return end, nil

@@ -40,16 +40,25 @@ func (s *Set) openJournal(path string) error {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	j := &journal{path: path, f: newDevice(path, f)}
+	j := &journal{path: path, file: f, f: newDevice(path, f)}
 	s.journal = j
 	if err := j.readHeader(); err != nil {
 		if errors.Is(err, errBlank) {
-			err = fmt.Errorf("%w: %s has no header: it is not a journal this package wrote", ErrJournal, path)
+			err = s.reinitJournal(j)
 		}
-		return s.readOnlyCan(err)
+		if err != nil {
+			return s.readOnlyCan(err)
+		}
+	}
+	if s.raw {
+		// A raw set is named by its journal, once the journal names its files.
+		if err := s.checkRawBlock(j); err != nil {
+			return s.readOnlyCan(err)
+		}
+		s.set = j.hdr.set
 	}
 	if j.hdr.set != s.set {
-		return fmt.Errorf("%w: %s is the journal of set %s, not of %s", ErrJournal, path, j.hdr.set.Short(), s.set.Short())
+		return s.readOnlyCan(fmt.Errorf("%w: %s is the journal of set %s, not of %s", ErrJournal, path, j.hdr.set.Short(), s.set.Short()))
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -73,6 +82,44 @@ func (s *Set) openJournal(path string) error {
 		return nil
 	}
 	return s.replay(rec)
+}
+
+// reinitJournal gives a journal with two blank header copies its first
+// header: the creation of the journal was cut short (a crash before its
+// header was durable). Nothing can have been committed through a journal
+// that never had a header, but a record in an area means one did, and the
+// header was lost since: that is refused.
+func (s *Set) reinitJournal(j *journal) error {
+	fi, err := j.file.Stat()
+	if err != nil {
+		return err
+	}
+	// The areas were reserved, zeroed, before the header was written.
+	capacity := (fi.Size() - areaStart) / 2
+	if capacity < recordSize(s.count, s.geo.ObjectSize, []entry{{targets: make([]target, s.count)}}) {
+		return fmt.Errorf("%w: %s has no header and is %d bytes: its creation was cut short; remove it and open again", ErrJournal, j.path, fi.Size())
+	}
+	b := make([]byte, len(recordMagic))
+	for area := range 2 {
+		if _, err := j.f.ReadAt(b, areaOffset(area, capacity)); err == nil && string(b) == recordMagic {
+			return fmt.Errorf("%w: %s has no header but holds a record: its header was lost, and what it committed cannot be told", ErrJournal, j.path)
+		}
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: %s has no header (its creation was cut short): nothing is pending; a writable open completes it", ErrJournal, j.path)
+	}
+	set := s.set
+	if s.raw {
+		ids, err := s.rawIDs()
+		if err != nil {
+			return err
+		}
+		set = newID()
+		if _, err := j.f.WriteAt(encodeRawBlock(ids), rawBlockAt); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrJournal, j.path, err)
+		}
+	}
+	return j.writeHeader(header{set: set, capacity: capacity})
 }
 
 // readOnlyCan lets a read-only open go on past a journal problem (reads do

@@ -143,8 +143,14 @@ func (s *Set) Scan(ctx context.Context, o ScanOptions) (*Report, error) {
 			return nil, err
 		}
 	}
-	voters := s.voters()
-	sc := newScanner(s, voters, o)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	v := s.views.Load()
+	if len(v.voters) == 0 {
+		return nil, fmt.Errorf("%w: no replica votes (every one is missing or rebuilding)", ErrNoQuorum)
+	}
+	sc := newScanner(s, v, o)
 	return sc.run(ctx)
 }
 
@@ -152,6 +158,7 @@ func (s *Set) Scan(ctx context.Context, o ScanOptions) (*Report, error) {
 type scanner struct {
 	s       *Set
 	o       ScanOptions
+	view    *view // the members read, as at the start
 	voters  []int
 	per     int // objects per batch
 	rep     Report
@@ -170,11 +177,15 @@ type scanner struct {
 	runOK    bool
 	runRes   kernel.Result
 	runMask  uint64
-	status   []Status // per object of the batch
 	entries  []entry
+	// While a repair holds the commit lock, ranges wait in queued, so that
+	// the Range callback never runs under it.
+	holding bool
+	queued  []Range
 }
 
-func newScanner(s *Set, voters []int, o ScanOptions) *scanner {
+func newScanner(s *Set, v *view, o ScanOptions) *scanner {
+	voters := slices.Clone(v.voters)
 	per := o.BatchBytes
 	if per <= 0 {
 		per = 1 << 20
@@ -182,7 +193,7 @@ func newScanner(s *Set, voters []int, o ScanOptions) *scanner {
 	limit := (32 << 20) / max(1, len(voters))
 	per = max(1, min(per, limit)/s.geo.ObjectSize)
 	per = int(min(int64(per), s.geo.Objects))
-	sc := &scanner{s: s, o: o, voters: voters, per: per,
+	sc := &scanner{s: s, o: o, view: v, voters: voters, per: per,
 		vecs: make([][]byte, len(voters)), depths: make([]uint8, len(voters)),
 	}
 	sc.pos = make([]int, s.count)
@@ -190,7 +201,7 @@ func newScanner(s *Set, voters []int, o ScanOptions) *scanner {
 		sc.pos[v] = k
 	}
 	sc.rep.Objects = s.geo.Objects
-	sc.rep.Voters = voters
+	sc.rep.Voters = slices.Clone(voters)
 	return sc
 }
 
@@ -207,11 +218,18 @@ func (sc *scanner) read(b *scanBatch) {
 	n := b.count * s.geo.ObjectSize
 	s.data.RLock()
 	b.writes = s.writes.Load()
+	if cur := s.views.Load(); cur != sc.view {
+		for _, v := range sc.voters {
+			if cur.members[v] != sc.view.members[v] {
+				b.err = fmt.Errorf("%w: replica %d was replaced during the scan: scan again", ErrInvalid, v)
+			}
+		}
+	}
 	for k, v := range sc.voters {
-		if err := readFull(s.members[v], b.data[k][:n], s.objectOffset(b.first)); err != nil {
-			b.err = err
+		if b.err != nil {
 			break
 		}
+		b.err = readFull(sc.view.members[v], b.data[k][:n], s.objectOffset(b.first))
 	}
 	s.data.RUnlock()
 	if b.err == nil {
@@ -241,12 +259,13 @@ func (sc *scanner) run(ctx context.Context) (*Report, error) {
 			}
 			b.first, b.count, b.err = first, int(min(int64(sc.per), total-first)), nil
 			sc.read(b)
+			failed := b.err != nil // b is the decider's once sent
 			select {
 			case full <- b:
 			case <-done:
 				return
 			}
-			if b.err != nil {
+			if failed {
 				return
 			}
 		}
@@ -286,18 +305,29 @@ func (sc *scanner) batch(b *scanBatch) error {
 		return sc.decide(b, false)
 	}
 	s.commit.Lock()
-	defer s.commit.Unlock()
-	if s.writes.Load() != b.writes {
-		sc.read(b)
-		if b.err != nil {
-			return b.err
+	sc.holding = true
+	err := func() error {
+		if s.writes.Load() != b.writes {
+			if sc.read(b); b.err != nil {
+				return b.err
+			}
+		}
+		return sc.decide(b, true)
+	}()
+	sc.holding = false
+	s.commit.Unlock()
+	for k := range sc.queued {
+		if err == nil && sc.o.Range != nil {
+			err = sc.o.Range(&sc.queued[k])
 		}
 	}
-	return sc.decide(b, true)
+	sc.queued = sc.queued[:0]
+	return err
 }
 
-// decide classifies every object of b, grows and emits ranges and, when
-// repair, commits the batch's repairs before emitting its ranges.
+// decide classifies every object of b, grows and emits ranges (queued
+// while a repair holds the lock) and, when repair, commits the batch's
+// repairs.
 func (sc *scanner) decide(b *scanBatch, repair bool) error {
 	s := sc.s
 	sc.entries = sc.entries[:0]
@@ -341,13 +371,14 @@ func (sc *scanner) decide(b *scanBatch, repair bool) error {
 		}
 	}
 	if len(sc.entries) > 0 {
-		if err := s.commitQuiet(kindRepair, sc.entries); err != nil {
-			return err
-		}
-		for _, e := range sc.entries {
+		applied, err := s.commitQuiet(kindRepair, sc.entries)
+		for _, e := range sc.entries[:applied] {
 			sc.rep.Copies += int64(len(e.targets))
 		}
-		sc.rep.Repaired += int64(len(sc.entries))
+		sc.rep.Repaired += int64(applied)
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -362,7 +393,7 @@ type verdict struct {
 // classify decides object i of b from its kernel result.
 func (sc *scanner) classify(b *scanBatch, i int, res kernel.Result) (verdict, error) {
 	sc.order, sc.differ = sc.order[:0], sc.differ[:0]
-	sc.byVector = false
+	sc.byVector, sc.lagging = false, 0
 	nv := len(sc.voters)
 	switch {
 	case sc.s.pendingEntry(b.first+int64(i)) != nil:
@@ -392,7 +423,7 @@ func (sc *scanner) classify(b *scanBatch, i int, res kernel.Result) (verdict, er
 	}
 	switch {
 	case len(sc.differ) > 0:
-		v.status = Differ
+		v.status, v.lagging = Differ, sc.lagging
 	case len(sc.order) > 0:
 		v.status, v.lagging = Lagging, sc.lagging
 	}
@@ -533,8 +564,14 @@ func (sc *scanner) add(obj int64, v verdict) error {
 }
 
 func (sc *scanner) emit() error {
-	if sc.o.Range == nil {
-		return nil
+	switch {
+	case sc.o.Range == nil:
+	case sc.holding:
+		c := sc.cur
+		c.Order, c.Differ = slices.Clone(c.Order), slices.Clone(c.Differ)
+		sc.queued = append(sc.queued, c)
+	default:
+		return sc.o.Range(&sc.cur)
 	}
-	return sc.o.Range(&sc.cur)
+	return nil
 }

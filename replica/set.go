@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,8 +37,8 @@ type Options struct {
 	// DefaultJournalCapacity, or one object of every replica if larger); it
 	// must hold one object of every replica.
 	JournalCapacity int64
-	// GroupCommit off makes every Write its own transaction; on (the
-	// default, see Write) concurrent Writes share one.
+	// NoGroupCommit makes every Write its own transaction; by default (see
+	// Write) concurrent Writes share one.
 	NoGroupCommit bool
 	// ReadRepair makes Read catch up lagging and outside replicas of a
 	// quorate object it reads, through the journal, before it returns.
@@ -82,9 +83,29 @@ type Set struct {
 	broken    error         // set when a transaction failed past its commit point
 	closed    atomic.Bool
 	reads     sync.Pool // *readScratch
-	// voterList: indices of the replicas that vote, for readers that take
-	// no lock; replaced when a replica joins or finishes rebuilding.
-	voterList atomic.Pointer[[]int]
+	// views is what readers use without the commit lock (see view).
+	views atomic.Pointer[view]
+}
+
+// view is the members and the voters at one moment, for readers that take
+// no commit lock: published whole (see publish) when a replica joins,
+// leaves or finishes rebuilding, never changed.
+type view struct {
+	members []*member
+	voters  []int // indices of the replicas that vote: present and active
+}
+
+// publish makes s.members the readers' view. The caller holds s.commit; a
+// caller that closes a replica the old view names holds s.data too, so that
+// no read is in flight on it.
+func (s *Set) publish() {
+	v := &view{members: slices.Clone(s.members)}
+	for i, m := range v.members {
+		if m.voting() {
+			v.voters = append(v.voters, i)
+		}
+	}
+	s.views.Store(v)
 }
 
 // member is one open replica.
@@ -127,7 +148,11 @@ type Recovery struct {
 }
 
 // Paths are the replicas' paths by index ("" for a missing one).
-func (s *Set) Paths() []string { return append([]string(nil), s.paths...) }
+func (s *Set) Paths() []string {
+	s.commit.Lock()
+	defer s.commit.Unlock()
+	return append([]string(nil), s.paths...)
+}
 
 // Geometry is the set's.
 func (s *Set) Geometry() Geometry { return s.geo }
@@ -167,11 +192,7 @@ func (s *Set) Close() error {
 	s.commit.Lock()
 	defer s.commit.Unlock()
 	var errs []error
-	if j := s.journal; j != nil && !s.readOnly && s.broken == nil && j.hdr.committed != 0 && !j.hdr.applied {
-		h := j.hdr
-		h.applied = true
-		errs = append(errs, j.writeHeader(h))
-	}
+	errs = append(errs, s.markApplied())
 	for _, m := range s.members {
 		if m != nil {
 			errs = append(errs, m.f.Close())

@@ -33,20 +33,23 @@ import (
 //	72   8  objects
 //	80   8  data offset (8192)
 //	88   8  generation: one more for every replica replaced
-//	96   4  index replaced at this generation (0xffffffff: none)
-//	100  4  zero
+//	96   8  zero
 //	104  8  rebuilt: while rebuilding, objects below this are copied
 //	112  8  created, Unix nanoseconds
 //	120  2  journal path length
-//	122     the journal's absolute path
+//	122     the journal's absolute path (at most 1024 bytes)
+//	1152    per replica index, 8 bytes each: the generation at which that
+//	        index was last replaced (0: never), so that a replica coming
+//	        back is stale exactly when its own index was replaced since it
+//	        last saw the set
 //	4092 4  CRC-32C of bytes 0-4091
 //
 // Integers are little-endian.
 const (
 	superSize   = 4096
 	DataOffset  = 2 * superSize
-	maxJournal  = 2048
-	noneIndex   = 0xffffffff
+	maxJournal  = 1024
+	replacedAt  = 1152
 	formatMagic = "QRMREPL1"
 	version     = 1
 )
@@ -96,8 +99,10 @@ type Superblock struct {
 	Count      int // replicas in the set
 	Geometry   Geometry
 	Generation uint64 // replicas replaced so far
-	Replaced   int    // index replaced at Generation, or -1
-	Rebuilt    int64  // while Rebuilding: objects [0, Rebuilt) are copied
+	// ReplacedAt[i] is the generation at which replica i was last replaced
+	// (0: never).
+	ReplacedAt []uint64
+	Rebuilt    int64 // while Rebuilding: objects [0, Rebuilt) are copied
 	Created    time.Time
 	Journal    string // the set's journal, an absolute path
 }
@@ -118,11 +123,9 @@ func (sb *Superblock) encode() []byte {
 	le.PutUint64(b[72:], uint64(sb.Geometry.Objects))
 	le.PutUint64(b[80:], DataOffset)
 	le.PutUint64(b[88:], sb.Generation)
-	replaced := uint32(noneIndex)
-	if sb.Replaced >= 0 {
-		replaced = uint32(sb.Replaced)
+	for i, g := range sb.ReplacedAt {
+		le.PutUint64(b[replacedAt+8*i:], g)
 	}
-	le.PutUint32(b[96:], replaced)
 	le.PutUint64(b[104:], uint64(sb.Rebuilt))
 	le.PutUint64(b[112:], uint64(sb.Created.UnixNano()))
 	le.PutUint16(b[120:], uint16(len(sb.Journal)))
@@ -160,15 +163,11 @@ func decodeSuper(b []byte) (*Superblock, error) {
 			Objects:      int64(le.Uint64(b[72:])),
 		},
 		Generation: le.Uint64(b[88:]),
-		Replaced:   int(le.Uint32(b[96:])),
 		Rebuilt:    int64(le.Uint64(b[104:])),
 		Created:    time.Unix(0, int64(le.Uint64(b[112:]))).UTC(),
 	}
 	copy(sb.Set[:], b[24:])
 	copy(sb.Replica[:], b[40:])
-	if le.Uint32(b[96:]) == noneIndex {
-		sb.Replaced = -1
-	}
 	n := int(le.Uint16(b[120:]))
 	switch {
 	case sb.Version != version:
@@ -188,6 +187,12 @@ func decodeSuper(b []byte) (*Superblock, error) {
 		return nil, err
 	}
 	sb.Journal = string(b[122 : 122+n])
+	sb.ReplacedAt = make([]uint64, sb.Count)
+	for i := range sb.ReplacedAt {
+		if sb.ReplacedAt[i] = le.Uint64(b[replacedAt+8*i:]); sb.ReplacedAt[i] > sb.Generation {
+			return nil, fmt.Errorf("replica %d replaced at generation %d, after the superblock's %d", i, sb.ReplacedAt[i], sb.Generation)
+		}
+	}
 	return sb, nil
 }
 

@@ -51,42 +51,53 @@ type writeReq struct {
 	object int64
 	data   []byte
 	err    error
-	done   chan struct{}
+	// wake is sent once: when the request is done, or when it is to lead
+	// the next group (lead set).
+	wake chan struct{}
+	lead bool
 }
 
-// groupCommit gathers concurrent Writes: the first to arrive commits every
-// Write queued while it waited for the set, in one transaction, and the
-// rest wait for it.
+// groupCommit gathers concurrent Writes: one of them leads, committing in
+// one transaction every Write queued while it waited for the set, then
+// hands the lead to the first Write still queued and returns; the others
+// wait to be done or to lead.
 type groupCommit struct {
 	mu      sync.Mutex
 	queue   []*writeReq
-	running bool
+	running bool // a leader is at work
 }
 
 func (g *groupCommit) submit(s *Set, req *writeReq) error {
-	req.done = make(chan struct{})
+	req.wake = make(chan struct{}, 1)
 	g.mu.Lock()
 	g.queue = append(g.queue, req)
 	if g.running {
 		g.mu.Unlock()
-		<-req.done
-		return req.err
-	}
-	g.running = true
-	for len(g.queue) > 0 {
-		batch := g.take()
-		g.mu.Unlock()
-		s.commit.Lock()
-		s.writeGroup(batch)
-		s.commit.Unlock()
-		for _, r := range batch {
-			close(r.done)
+		if <-req.wake; !req.lead {
+			return req.err
 		}
 		g.mu.Lock()
 	}
-	g.running = false
+	g.running = true
+	batch := g.take() // req is first in the queue, so in the batch
 	g.mu.Unlock()
-	<-req.done
+	s.commit.Lock()
+	s.writeGroup(batch)
+	s.commit.Unlock()
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		next := g.queue[0]
+		next.lead = true
+		next.wake <- struct{}{}
+	} else {
+		g.running = false
+	}
+	g.mu.Unlock()
+	for _, r := range batch {
+		if r != req {
+			r.wake <- struct{}{}
+		}
+	}
 	return req.err
 }
 
@@ -107,6 +118,12 @@ func (g *groupCommit) take() []*writeReq {
 // writeGroup decides and commits a group of writes, setting each one's err.
 // The caller holds s.commit, so nothing else writes the objects meanwhile.
 func (s *Set) writeGroup(reqs []*writeReq) {
+	if s.closed.Load() {
+		for _, req := range reqs {
+			req.err = ErrClosed
+		}
+		return
+	}
 	sc := s.scratch()
 	defer s.reads.Put(sc)
 	var entries []entry
@@ -123,9 +140,9 @@ func (s *Set) writeGroup(reqs []*writeReq) {
 	if len(entries) == 0 {
 		return
 	}
-	err := s.commitEntries(entries)
-	for _, req := range in {
-		req.err = err
+	applied, err := s.commitEntries(kindWrite, entries)
+	for k, req := range in[applied:] {
+		req.err = entryError(err, k)
 	}
 }
 
@@ -135,8 +152,7 @@ func (s *Set) planWrite(i int64, data []byte, sc *readScratch) (entry, error) {
 	if s.broken != nil {
 		return entry{}, s.broken
 	}
-	voters := s.voters()
-	r, err := s.readVoters(i, sc, voters)
+	voters, r, err := s.readVoters(i, sc)
 	if err != nil {
 		return entry{}, err
 	}
@@ -150,7 +166,7 @@ func (s *Set) planWrite(i int64, data []byte, sc *readScratch) (entry, error) {
 	obj := make([]byte, osz)
 	copy(obj, data)
 	vec := obj[vo : vo+kernel.VectorSize]
-	copy(vec, sc.vecs[r.Leader])
+	copy(vec, sc.vecs[sc.leader])
 	id := newID()
 	if err := kernel.Update(vec, id[:]); err != nil {
 		return entry{}, fmt.Errorf("object %d: %w", i, err)
@@ -175,8 +191,8 @@ func (s *Set) planWrite(i int64, data []byte, sc *readScratch) (entry, error) {
 }
 
 // repairOrder appends to order the replicas (by position in depths,
-// kernel.Depths's answer) in the order that never lets the quorum go backwards: lagging
-// ones farthest behind first (one may hold the only link from the leader's
+// kernel.Depths's answer) in the order that never lets the quorum go
+// backwards: lagging ones farthest behind first (one may hold the only link from the leader's
 // state down the chain, so overwriting those nearer the head first could
 // cut the chain), then those outside the chain, by index; with current,
 // the current ones last (a write to every replica).
@@ -219,8 +235,7 @@ func (s *Set) repairObject(i int64) error {
 	}
 	sc := s.scratch()
 	defer s.reads.Put(sc)
-	voters := s.voters()
-	r, err := s.readVoters(i, sc, voters)
+	voters, r, err := s.readVoters(i, sc)
 	if err != nil {
 		return err
 	}
@@ -235,11 +250,12 @@ func (s *Set) repairObject(i int64) error {
 		return nil
 	}
 	osz := s.geo.ObjectSize
-	e := entry{object: i, data: append([]byte(nil), sc.objs[int(r.Leader)*osz:(int(r.Leader)+1)*osz]...)}
+	e := entry{object: i, data: append([]byte(nil), sc.objs[sc.leader*osz:(sc.leader+1)*osz]...)}
 	for _, k := range order {
 		t := target{replica: voters[k]}
 		copy(t.prior[:], sc.vecs[k])
 		e.targets = append(e.targets, t)
 	}
-	return s.commitEntries([]entry{e})
+	_, err = s.commitEntries(kindRepair, []entry{e})
+	return err
 }
