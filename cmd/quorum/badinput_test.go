@@ -104,14 +104,14 @@ var setCases = []badCase{
 	{"missing twice", []string{"--missing", "1,1", "a.img"}, 4, "--missing: index 1 given twice"},
 	{"missing past the end", []string{"--missing", "5", "a.img", "b.img"}, 4, "--missing 5: index 5 is past the 3 replicas"},
 	{"missing one too many", []string{"--missing", "2", "a.img", "b.img", "c.img"}, 3, "a set of 3 replicas, 4 listed (--missing adds absent replicas to those listed)"},
-	{"raw object size too small", []string{"--raw", "--object-size", "16", "x.img"}, 4, "--object-size must be from 32 to 16777216 bytes"},
-	{"raw object size huge", []string{"--raw", "--object-size", "1GiB", "x.img"}, 4, "--object-size must be from 32 to 16777216 bytes"},
-	{"raw object too big for the replicas", []string{"--raw", "--object-size", "16MiB", "x.img", "y.img", "a.img", "b.img", "c.img"}, 4, "one object of each of the 5 replicas must fit in 64 MiB"},
-	{"raw vector offset past the end", []string{"--raw", "--vector-offset", "4065", "x.img"}, 4, "--vector-offset must be from 0 to 4064"},
-	{"raw vector offset negative", []string{"--raw", "--vector-offset=-1", "x.img"}, 4, "--vector-offset must be from 0 to 4064"},
-	{"raw not whole objects", []string{"--raw", "x.img"}, 3, "replica size 10000 (x.img) is not a whole number of 4096-byte objects"},
-	{"raw sizes differ", []string{"--raw", "y.img", "x.img"}, 3, "replicas differ in size: y.img has 4096 bytes, x.img has 10000"},
-	{"raw directory", []string{"--raw", "y.img", "d.dir"}, 3, "d.dir: "},
+	{"raw object size too small", []string{"--raw", "--journal", "raw.journal", "--object-size", "16", "x.img"}, 4, "--object-size must be from 32 to 16777216 bytes"},
+	{"raw object size huge", []string{"--raw", "--journal", "raw.journal", "--object-size", "1GiB", "x.img"}, 4, "--object-size must be from 32 to 16777216 bytes"},
+	{"raw object too big for the replicas", []string{"--raw", "--journal", "raw.journal", "--object-size", "16MiB", "x.img", "y.img", "a.img", "b.img", "c.img"}, 4, "one object of each of the 5 replicas must fit in 64 MiB"},
+	{"raw vector offset past the end", []string{"--raw", "--journal", "raw.journal", "--vector-offset", "4065", "x.img"}, 4, "--vector-offset must be from 0 to 4064"},
+	{"raw vector offset negative", []string{"--raw", "--journal", "raw.journal", "--vector-offset=-1", "x.img"}, 4, "--vector-offset must be from 0 to 4064"},
+	{"raw not whole objects", []string{"--raw", "--journal", "raw.journal", "x.img"}, 3, "replica size 10000 (x.img) is not a whole number of 4096-byte objects"},
+	{"raw sizes differ", []string{"--raw", "--journal", "raw.journal", "y.img", "x.img"}, 3, "replicas differ in size: y.img has 4096 bytes, x.img has 10000"},
+	{"raw directory", []string{"--raw", "--journal", "raw.journal", "y.img", "d.dir"}, 3, "d.dir: "},
 }
 
 func TestBadInput(t *testing.T) {

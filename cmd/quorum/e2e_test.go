@@ -44,7 +44,7 @@ func TestWalkthrough(t *testing.T) {
 		"c.img 512 (0 lagging, 512 outside)", "status: repairable (exit 1): run quorum repair --apply a.img b.img c.img")
 
 	// The next write is cut short: killed while its transactions run.
-	killAfterCommit(t, dir, journal, 10*time.Second, "write", "--missing", "2", "--count", "1000", "a.img", "b.img")
+	killInsideCommit(t, dir, journal, "write", "--missing", "2", "--count", "1000", "a.img", "b.img")
 	cut := must(t, quorum(t, dir, "scan", "--ranges", "0", "a.img", "b.img", "c.img"), 1)
 	contains(t, "scan after the kill", cut.stdout, "pending: an interrupted write or repair left it", "quorum repair --apply finishes it", "PENDING")
 	rep := parseReport(t, must(t, quorum(t, dir, "scan", "--json", "a.img", "b.img", "c.img"), 1))
@@ -125,10 +125,10 @@ func walkReplace(t *testing.T, dir string, want []int) {
 	if err := json.Unmarshal([]byte(r.stdout), &ex); err != nil {
 		t.Fatal(err)
 	}
-	if sb := ex.Replicas[1].Superblock; sb == nil || sb.Generation != 1 || sb.Replaced == nil || *sb.Replaced != 1 || sb.State != "active" {
+	if sb := ex.Replicas[1].Superblock; sb == nil || sb.Generation != 1 || len(sb.ReplacedAt) != 3 || sb.ReplacedAt[1] != 1 || sb.State != "active" {
 		t.Errorf("examine b.img: %+v", sb)
 	}
-	if !strings.Contains(strings.Join(ex.Notes, "\n"), "b-failed.img is at generation 0, the set at 1") {
+	if !strings.Contains(strings.Join(ex.Notes, "\n"), "b-failed.img is at generation 0, and replica 1 was replaced at generation 1 while it was away (stale)") {
 		t.Errorf("examine notes: %q", ex.Notes)
 	}
 }
@@ -158,6 +158,7 @@ func TestLockedVersusInterrupted(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
+	killInsideCommit(t, dir, journal, "write", "--count", "100000", "a.img", "b.img", "c.img")
 	r = must(t, quorum(t, dir, "scan", "a.img", "b.img", "c.img"), 1)
 	contains(t, "scan after the kill", r.stdout, "pending: an interrupted write or repair left it")
 	must(t, quorum(t, dir, "repair", "--apply", "a.img", "b.img", "c.img"), 0)

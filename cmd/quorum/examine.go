@@ -24,7 +24,9 @@ type superJSON struct {
 	Objects      int64  `json:"objects"`
 	DataOffset   int    `json:"data_offset"`
 	Generation   uint64 `json:"generation"`
-	Replaced     *int   `json:"replaced,omitempty"` // the index replaced at this generation
+	// ReplacedAt[i]: the generation at which replica i was last replaced
+	// (0: never).
+	ReplacedAt []uint64 `json:"replaced_at"`
 	Created      string `json:"created"`
 	Journal      string `json:"journal"`
 	Sequence     uint64 `json:"sequence"`
@@ -41,13 +43,9 @@ func toJSON(sb *replica.Superblock) *superJSON {
 	j := &superJSON{Set: sb.Set.String(), Replica: sb.Replica.String(), Index: sb.Index, Count: sb.Count, State: sb.State.String(),
 		ObjectSize: sb.Geometry.ObjectSize, VectorOffset: sb.Geometry.VectorOffset, Objects: sb.Geometry.Objects,
 		DataOffset: replica.DataOffset, Generation: sb.Generation, Created: sb.Created.Format(time.RFC3339),
-		Journal: sb.Journal, Sequence: sb.Sequence, Version: sb.Version}
+		Journal: sb.Journal, Sequence: sb.Sequence, Version: sb.Version, ReplacedAt: sb.ReplacedAt}
 	if sb.State == replica.Rebuilding {
 		j.Rebuilt = sb.Rebuilt
-	}
-	if sb.Replaced >= 0 {
-		r := sb.Replaced
-		j.Replaced = &r
 	}
 	return j
 }
@@ -119,8 +117,14 @@ func writeSuper(b *strings.Builder, e examined) {
 		state = fmt.Sprintf("rebuilding: %d of %d objects copied (it votes once quorum rebuild finishes)", sb.Rebuilt, sb.Objects)
 	}
 	generation := fmt.Sprintf("%d (no replica replaced yet)", sb.Generation)
-	if sb.Replaced != nil {
-		generation = fmt.Sprintf("%d (the last replica replaced: %d)", sb.Generation, *sb.Replaced)
+	var replaced []string
+	for i, g := range sb.ReplacedAt {
+		if g > 0 {
+			replaced = append(replaced, fmt.Sprintf("replica %d at %d", i, g))
+		}
+	}
+	if len(replaced) > 0 {
+		generation = fmt.Sprintf("%d (replaced: %s)", sb.Generation, strings.Join(replaced, ", "))
 	}
 	rows := [][2]string{
 		{"state", state},
@@ -172,9 +176,15 @@ func together(out []examined) []string {
 		}
 	}
 	for _, e := range sbs {
-		if sb := e.Superblock; sb.Generation < newest.Generation {
-			notes = append(notes, fmt.Sprintf("note: %s is at generation %d, the set at %d: replica %d was replaced while it was away (stale)",
-				e.Path, sb.Generation, newest.Generation, replacedIndex(newest)))
+		sb := e.Superblock
+		switch {
+		case sb.Generation >= newest.Generation:
+		case sb.Index < len(newest.ReplacedAt) && newest.ReplacedAt[sb.Index] > sb.Generation:
+			notes = append(notes, fmt.Sprintf("note: %s is at generation %d, and replica %d was replaced at generation %d while it was away (stale)",
+				e.Path, sb.Generation, sb.Index, newest.ReplacedAt[sb.Index]))
+		default:
+			notes = append(notes, fmt.Sprintf("note: %s is at generation %d, the set at %d: it missed other replicas' replacement (a writable open brings it up to date)",
+				e.Path, sb.Generation, newest.Generation))
 		}
 	}
 	var absent []string
@@ -197,9 +207,3 @@ func together(out []examined) []string {
 	return notes
 }
 
-func replacedIndex(sb *superJSON) int {
-	if sb.Replaced == nil {
-		return -1
-	}
-	return *sb.Replaced
-}

@@ -263,10 +263,35 @@ func killAfterCommit(t *testing.T, dir, journal string, limit time.Duration, arg
 		if c, applied := journalHeader(journal); c > before+1 && !applied {
 			break
 		}
-		time.Sleep(200 * time.Microsecond)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
+}
+
+// killInsideCommit runs the binary with args in dir until a SIGKILL lands
+// inside a transaction, between its record's commit point and its mark of
+// applied, leaving the record pending (a kill between two transactions
+// leaves nothing pending: then the set's files are put back and it is tried
+// again).
+func killInsideCommit(t *testing.T, dir, journal string, args ...string) {
+	t.Helper()
+	saved := t.TempDir()
+	names := []string{filepath.Base(journal)}
+	ms, _ := filepath.Glob(filepath.Join(dir, "*.img"))
+	for _, m := range ms {
+		names = append(names, filepath.Base(m))
+	}
+	copyFiles(t, dir, saved, names...)
+	for try := 0; ; try++ {
+		killAfterCommit(t, dir, journal, 10*time.Second, args...)
+		if committed, applied := journalHeader(journal); committed > 0 && !applied {
+			return
+		}
+		if try == 50 {
+			t.Fatal("50 kills, none inside a transaction's commit window")
+		}
+		copyFiles(t, saved, dir, names...)
+	}
 }
 
 // copyFiles copies the named files from src to dst.

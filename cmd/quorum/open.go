@@ -27,6 +27,9 @@ func (f *setFlags) openSet(listed []string, readOnly bool) (*replica.Set, error)
 	opts := &replica.Options{ReadOnly: readOnly, Quorum: q, Journal: f.journal}
 	var s *replica.Set
 	if f.raw {
+		if !readOnly && f.journal == "" {
+			return nil, usagef("--raw writes need --journal PATH: nothing on raw files records where their journal is, so every command that writes them names it (the same path each time)")
+		}
 		geo, gerr := f.geo.geometry(len(paths))
 		if gerr != nil {
 			return nil, gerr
@@ -104,6 +107,7 @@ type journalInfo struct {
 	// State: clean; pending (a committed record not replayed: a
 	// read-only open, or a replica it writes is missing); replayed (when
 	// the set was opened); none (raw: no write went through it yet);
+	// unnamed (raw, no --journal: a pending record cannot be seen);
 	// problem (unreadable, missing or foreign: see Problem).
 	State   string `json:"state"`
 	Record  uint64 `json:"record,omitempty"`  // the pending or replayed record
@@ -135,6 +139,8 @@ func describeSet(s *replica.Set, rule string) setInfo {
 		j.State, j.Record = "pending", rec.Pending
 	case rec.Replayed != 0:
 		j.State, j.Record, j.Objects = "replayed", rec.Replayed, rec.Objects
+	case s.Raw() && rec.Journal == "":
+		j.State = "unnamed"
 	case s.Raw():
 		if _, err := os.Stat(rec.Journal); errors.Is(err, fs.ErrNotExist) {
 			j.State = "none"
@@ -187,6 +193,8 @@ func (j journalInfo) text() string {
 		s = fmt.Sprintf("journal %s: clean\n", j.Path)
 	case "none":
 		s = fmt.Sprintf("journal %s: none yet (no write has gone through it)\n", j.Path)
+	case "unnamed":
+		s = "journal: none named (raw files do not record theirs: give --journal to see a write an interruption left pending)\n"
 	case "pending":
 		s = fmt.Sprintf("journal %s: record %d pending: an interrupted write or repair left it; its objects are reported PENDING "+
 			"(their copies may be torn) and quorum repair --apply finishes it\n", j.Path, j.Record)

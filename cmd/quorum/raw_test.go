@@ -72,19 +72,21 @@ func TestRaw(t *testing.T) {
 	if got := rangesString(rep.Ranges); got != want {
 		t.Errorf("raw ranges:\n%s\nwant\n%s", got, want)
 	}
-	if !rep.Raw || rep.Journal.State != "none" || rep.ObjectSize != rawSize || rep.VectorOffset != rawOffset || rep.Objects != 8 {
+	if !rep.Raw || rep.Journal.State != "unnamed" || rep.ObjectSize != rawSize || rep.VectorOffset != rawOffset || rep.Objects != 8 {
 		t.Errorf("raw head %+v", rep.scanHead)
 	}
 	text := must(t, runIn(t, dir, rawArgs("scan")...), 2)
 	contains(t, "raw text", text.stdout, "raw set (no superblocks; geometry as given, nothing checks that the files are one set or in order) of 4 replicas",
-		"journal ", "none yet", "SPLIT-BRAIN", "NO QUORUM", "CYCLIC", "CONFLICT",
+		"journal: none named", "SPLIT-BRAIN", "NO QUORUM", "CYCLIC", "CONFLICT",
 		"4 objects need an operator", "quorum repair --apply --raw --object-size 64 --vector-offset 16 w.img x.img y.img z.img repairs the rest")
 	if got := tableRow(t, text.stdout, "6"); strings.Join(got, " ") != "6 1 LAGGING w.img 3/4 y.img,x.img z.img" {
 		t.Errorf("row 6: %q", got)
 	}
 
 	before := readAll(t, dir, wxyz...)
-	applied := parseReport(t, must(t, runIn(t, dir, rawArgs("repair", "--apply", "--json")...), 2))
+	must(t, runIn(t, dir, rawArgs("repair", "--apply")...), 4) // a raw write names its journal
+	journal := filepath.Join(dir, "raw.journal")
+	applied := parseReport(t, must(t, runIn(t, dir, rawArgs("repair", "--apply", "--json", "--journal", journal)...), 2))
 	if applied.Repaired.Objects != 2 || applied.Repaired.Copies != 6 {
 		t.Errorf("repaired %+v", applied.Repaired)
 	}
@@ -101,10 +103,10 @@ func TestRaw(t *testing.T) {
 			}
 		}
 	}
-	if m, _ := filepath.Glob(filepath.Join(dir, ".quorum-raw-*.journal")); len(m) != 1 {
-		t.Errorf("raw journal: %v", m)
+	if _, err := os.Stat(journal); err != nil {
+		t.Errorf("raw journal: %v", err)
 	}
-	rep = parseReport(t, must(t, runIn(t, dir, rawArgs("scan", "--json")...), 2))
+	rep = parseReport(t, must(t, runIn(t, dir, rawArgs("scan", "--json", "--journal", journal)...), 2))
 	if rep.Journal.State != "clean" || rep.Ranges[0].Last != 1 || rep.Summary.Lagging != 0 {
 		t.Errorf("after the repair: journal %+v ranges\n%s", rep.Journal, rangesString(rep.Ranges))
 	}
