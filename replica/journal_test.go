@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/lockstep/quorum/replica"
@@ -169,9 +168,7 @@ func TestJournalMustBeRegular(t *testing.T) {
 	jpath := replica.JournalPath(s)
 	s.Close()
 	os.Rename(jpath, jpath+".real")
-	if err := syscall.Mkfifo(jpath, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, jpath)
 	_, err := replica.Open(paths, nil)
 	if !errors.Is(err, replica.ErrJournal) || !strings.Contains(err.Error(), "FIFO") {
 		t.Fatalf("journal FIFO: %v", err)

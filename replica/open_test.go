@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/lockstep/quorum/replica"
@@ -103,9 +102,7 @@ func TestOpenRefusesWrongReplicas(t *testing.T) {
 	blank := filepath.Join(dir, "blank.img")
 	os.WriteFile(blank, make([]byte, 1<<16), 0o644)
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	cases := []struct {
 		name  string
 		paths []string

@@ -24,7 +24,10 @@ type Options struct {
 	ReadOnly bool
 	// Quorum is how many replicas a chain must hold to be the quorum's; 0
 	// means a majority of the set's replicas (more than half). Missing
-	// replicas count against it. manager.Threshold gives other rules.
+	// replicas count against it. manager.Threshold gives other rules. Below
+	// a majority two writes can each find a quorum on disjoint replicas, so
+	// a write that returned nil can later be outvoted (or tie): use it only
+	// where the replicas are never written apart (one writer, all present).
 	Quorum int
 	// Journal is the journal's path. At Create the default is a file beside
 	// the first replica, named after the set; it is recorded in every
