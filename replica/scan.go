@@ -118,7 +118,8 @@ type scanBatch struct {
 	writes uint64   // s.writes when read
 	res    []kernel.Result
 	bad    []Status // Cyclic or Conflict, 0 for a good object
-	subs   [][]byte
+	subs   [][]byte // the reader's kernel sources
+	subs2  [][]byte // the decider's
 	err    error
 }
 
@@ -176,7 +177,7 @@ type scanner struct {
 	byVector bool
 	runOK    bool
 	runRes   kernel.Result
-	runMask  uint64
+	runOn    []int // voters after the leader at the head state
 	entries  []entry
 	// While a repair holds the commit lock, ranges wait in queued, so that
 	// the Range callback never runs under it.
@@ -206,7 +207,8 @@ func newScanner(s *Set, v *view, o ScanOptions) *scanner {
 }
 
 func (sc *scanner) newBatch() *scanBatch {
-	b := &scanBatch{data: make([][]byte, len(sc.voters)), res: make([]kernel.Result, sc.per), bad: make([]Status, sc.per), subs: make([][]byte, len(sc.voters))}
+	b := &scanBatch{data: make([][]byte, len(sc.voters)), res: make([]kernel.Result, sc.per), bad: make([]Status, sc.per),
+		subs: make([][]byte, len(sc.voters)), subs2: make([][]byte, len(sc.voters))}
 	for k := range b.data {
 		b.data[k] = make([]byte, sc.per*sc.s.geo.ObjectSize)
 	}
@@ -233,7 +235,7 @@ func (sc *scanner) read(b *scanBatch) {
 	}
 	s.data.RUnlock()
 	if b.err == nil {
-		b.err = sc.calculate(b)
+		b.err = sc.calculate(b, 0, b.count/2)
 	}
 }
 
@@ -330,30 +332,41 @@ func (sc *scanner) batch(b *scanBatch) error {
 // repairs.
 func (sc *scanner) decide(b *scanBatch, repair bool) error {
 	s := sc.s
+	if err := sc.calculate(b, b.count/2, b.count); err != nil {
+		return err
+	}
 	sc.entries = sc.entries[:0]
 	nv := len(sc.voters)
 	plain := s.pending.Load() == nil && !sc.o.VerifyData
-	for i := range b.count {
+	for i := 0; i < b.count; i++ {
 		obj := b.first + int64(i)
 		res := b.res[i]
-		// The usual object, every replica agreeing, extends an agreed range
-		// without anything else to decide.
-		if plain && b.bad[i] == 0 && int(res.Length) == nv && res.Repair == 0 &&
-			sc.open && sc.cur.Status == Agreed && sc.cur.First+sc.cur.Count == obj {
-			sc.cur.Count++
-			sc.rep.Counts[Agreed]++
-			continue
-		}
-		// So does one off the leader's state on the same replicas as the
-		// object before, in a run that needs no depths (one drive behind).
-		if plain && sc.runOK && sc.runRes == res && b.bad[i] == 0 && sc.open && sc.cur.First+sc.cur.Count == obj &&
-			sc.offMask(b, i, int(res.Leader)) == sc.runMask {
-			sc.cur.Count++
-			sc.rep.Counts[sc.cur.Status]++
-			if repair {
-				sc.addRepair(b, i, int(res.Leader))
+		if plain && sc.open && sc.cur.First+sc.cur.Count == obj {
+			// The usual objects, every replica agreeing, extend an agreed
+			// range without anything else to decide (a bad object's Result
+			// is forked: see calculate); so do objects off the leader's
+			// state on the same replicas as the run's first (one drive
+			// behind), with the same kernel result.
+			j := i
+			switch {
+			case sc.cur.Status == Agreed:
+				for j < b.count && int(b.res[j].Length) == nv && b.res[j].Repair == 0 {
+					j++
+				}
+			case sc.runOK:
+				for j < b.count && b.res[j] == sc.runRes && sc.onHead(b, j) {
+					if repair {
+						sc.addRepair(b, j, int(sc.runRes.Leader))
+					}
+					j++
+				}
 			}
-			continue
+			if j > i {
+				sc.cur.Count += int64(j - i)
+				sc.rep.Counts[sc.cur.Status] += int64(j - i)
+				i = j - 1
+				continue
+			}
 		}
 		v, err := sc.classify(b, i, res)
 		if err != nil {
@@ -367,7 +380,14 @@ func (sc *scanner) decide(b *scanBatch, repair bool) error {
 		}
 		sc.runOK = sc.byVector && nv <= 64 && sc.cur.Count == 1
 		if sc.runOK {
-			sc.runRes, sc.runMask = res, sc.offMask(b, i, int(res.Leader))
+			sc.runRes = res
+			mask := sc.offMask(b, i, int(res.Leader))
+			sc.runOn = sc.runOn[:0]
+			for k := int(res.Leader) + 1; k < nv; k++ {
+				if mask>>k&1 == 0 {
+					sc.runOn = append(sc.runOn, k)
+				}
+			}
 		}
 	}
 	if len(sc.entries) > 0 {
@@ -430,26 +450,33 @@ func (sc *scanner) classify(b *scanBatch, i int, res kernel.Result) (verdict, er
 	return v, nil
 }
 
-// calculate runs the kernel over the batch (on the reading goroutine, so
-// that it overlaps the deciding of the batch before). A cyclic or
-// conflicting object stops kernel.Calculate; it is marked bad and the batch
-// resumes after it, so one corrupt object never hides the others.
-func (sc *scanner) calculate(b *scanBatch) error {
+// calculate runs the kernel over objects [lo, hi) of the batch: the reading
+// goroutine takes the first half of each batch after reading it and the
+// deciding one the second, so that both have about as much to do. A
+// cyclic or conflicting object stops kernel.Calculate; it is marked bad
+// and the batch resumes after it, so one corrupt object never hides the
+// others.
+func (sc *scanner) calculate(b *scanBatch, lo, hi int) error {
 	osz, vo := sc.s.geo.ObjectSize, sc.s.geo.VectorOffset
-	clear(b.bad[:b.count])
-	for from := 0; from < b.count; {
-		for k := range b.subs {
-			b.subs[k] = b.data[k][from*osz : b.count*osz]
+	clear(b.bad[lo:hi])
+	subs := b.subs
+	if lo > 0 {
+		subs = b.subs2
+	}
+	for from := lo; from < hi; {
+		for k := range subs {
+			subs[k] = b.data[k][from*osz : hi*osz]
 		}
-		err := kernel.Calculate(b.subs, vo, osz, b.res[from:b.count], nil)
+		err := kernel.Calculate(subs, vo, osz, b.res[from:hi], nil)
 		if err == nil {
 			return nil
 		}
 		var oe *kernel.ObjectError
-		if !errors.As(err, &oe) || oe.Index < 0 || from+oe.Index >= b.count {
+		if !errors.As(err, &oe) || oe.Index < 0 || from+oe.Index >= hi {
 			return fmt.Errorf("kernel: %w", err)
 		}
 		i := from + oe.Index
+		b.res[i] = kernel.Result{Forked: true} // never extends a run
 		b.bad[i] = Cyclic
 		if errors.Is(oe.Err, kernel.ErrConflict) {
 			b.bad[i] = Conflict
@@ -504,14 +531,41 @@ func (sc *scanner) offMask(b *scanBatch, i, leader int) uint64 {
 	le := binary.LittleEndian
 	lead := b.data[leader][at : at+kernel.IDSize]
 	w0, w1 := le.Uint64(lead), le.Uint64(lead[8:])
-	var m uint64
-	for k := range sc.voters {
+	// The leader is the first replica at its state: those before it are
+	// off it, and so is the rest of the replicas' share of Repair and of
+	// those outside the chain; once that many are found, the rest are on it.
+	m := uint64(1)<<leader - 1
+	r := b.res[i]
+	off := int(r.Repair) + len(sc.voters) - int(r.Length) - leader
+	for k := leader + 1; off > 0 && k < len(sc.voters); k++ {
 		id := b.data[k][at : at+kernel.IDSize]
 		if le.Uint64(id) != w0 || le.Uint64(id[8:]) != w1 {
 			m |= 1 << k
+			off--
 		}
 	}
 	return m
+}
+
+// onHead reports whether object j's replicas of the run's head state (the
+// voters of runOn) all hold the leader's ID0. With a kernel result equal to
+// the run's, that is the run's shape exactly: the result's count at the
+// head (Length less Repair) is those replicas and the leader, so no other
+// replica is at the head; and a run is of objects whose order needs no
+// depths (every replica off the head is outside, or the one off it lags),
+// so the replicas off the head have the run's roles too.
+func (sc *scanner) onHead(b *scanBatch, j int) bool {
+	at := j*sc.s.geo.ObjectSize + sc.s.geo.VectorOffset
+	le := binary.LittleEndian
+	lead := b.data[sc.runRes.Leader][at : at+kernel.IDSize]
+	w0, w1 := le.Uint64(lead), le.Uint64(lead[8:])
+	for _, k := range sc.runOn {
+		id := b.data[k][at : at+kernel.IDSize]
+		if le.Uint64(id) != w0 || le.Uint64(id[8:]) != w1 {
+			return false
+		}
+	}
+	return true
 }
 
 // verify lists the current replicas whose bytes differ from the leader's.
