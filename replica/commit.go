@@ -155,6 +155,9 @@ func (s *Set) applyRounds(entries []entry, keep func(*entry, target) bool) error
 			return nil
 		}
 		m := s.members[runReplica]
+		if m == nil {
+			return fmt.Errorf("%w: replica %d left the set during the transaction", ErrInvalid, runReplica)
+		}
 		hook("replica write")
 		if _, err := m.f.WriteAt(run, s.objectOffset(runFirst)); err != nil {
 			return fmt.Errorf("%s: %w", m.path, err)

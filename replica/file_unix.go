@@ -56,6 +56,12 @@ func fileKey(f *os.File) (fileID, error) {
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return fileID{}, err
 	}
+	if st.Mode&unix.S_IFMT == unix.S_IFBLK {
+		// A device node's inode changes with its file system (devtmpfs is
+		// made at boot, and two nodes can name one device): the device
+		// number is what stays.
+		return fileID{dev: uint64(st.Rdev), ino: ^uint64(0)}, nil
+	}
 	return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
 }
 

@@ -301,8 +301,11 @@ func (j *journal) readHeader() error {
 	case errors.Is(errs[0], errBlank) && errors.Is(errs[1], errBlank):
 		return errBlank
 	}
-	return fmt.Errorf("%w: %s: both header copies are damaged (%v; %v): the journal cannot be trusted", ErrJournal, j.path, errs[0], errs[1])
+	return fmt.Errorf("%w: %w: %s: both header copies are damaged (%v; %v): the journal cannot be trusted", ErrJournal, errNoHeader, j.path, errs[0], errs[1])
 }
+
+// errNoHeader: no header copy is valid.
+var errNoHeader = errors.New("no valid header")
 
 // writeHeader makes h the journal's state: the older copy is overwritten,
 // then synced.

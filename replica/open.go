@@ -477,10 +477,13 @@ func (s *Set) rewriteSuper(m *member, change func(*Superblock)) error {
 // the files says which set they belong to, so nothing checks it: geo is
 // taken as given (Objects 0: the size of the files, which must be equal and
 // a whole number of objects), and a wrong VectorOffset reads garbage as
-// vectors. Replace and Rebuild need superblocks. Writes go through a journal
-// bound to the files' identities (device and inode, so any path reaching
-// them finds it), by default beside the first replica's real path; a hard
-// link elsewhere needs Options.Journal to find it.
+// vectors. Replace and Rebuild need superblocks. To write, OpenRaw needs
+// Options.Journal, the same path every time (nothing on raw files records
+// it): the journal is created with every replica present and records which
+// files (device and inode, or device number for a block device) are which
+// replica, so any path reaching them finds it, and other files are refused.
+// A read-only open without it says so in Recovery.Problem: a pending write
+// cannot then be seen.
 func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 	o := *opts.orDefault()
 	if err := checkPaths(paths, true); err != nil {
@@ -533,6 +536,7 @@ func OpenRaw(paths []string, geo Geometry, opts *Options) (*Set, error) {
 		if !s.readOnly {
 			return nil, fmt.Errorf("%w: a raw set needs Options.Journal to be written: nothing on its files records where its journal is", ErrInvalid)
 		}
+		s.recovery.Problem = fmt.Errorf("%w: no Options.Journal given for this raw set: a write an interruption left pending cannot be seen, and its objects could read torn", ErrJournal)
 		s.publish()
 		ok = true
 		return s, nil

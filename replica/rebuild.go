@@ -66,21 +66,25 @@ func (s *Set) Replace(i int, path string) error {
 		m.super.Sequence++
 	}
 	m.super.Sequence--
+	// From here the new drive names itself replica i at gen: a failure
+	// leaves replicas a generation apart, which only Open reconciles (see
+	// checkMember), so the set takes no more changes until it is reopened.
+	partway := func(err error) error {
+		m.f.Close()
+		s.broken = fmt.Errorf("replacing replica %d failed part-way (%w): reopen the set, with the new drive at index %d to go on", i, err, i)
+		return s.broken
+	}
 	if !m.block {
 		if err := syncDir(filepath.Dir(path)); err != nil {
-			m.f.Close()
-			return fmt.Errorf("%s: %w", filepath.Dir(path), err)
+			return partway(fmt.Errorf("%s: %w", filepath.Dir(path), err))
 		}
 	}
 	for k, o := range s.members {
 		if o == nil || k == i {
 			continue
 		}
-		// A failure here leaves replicas one generation apart, which Open
-		// reconciles (see checkMember).
 		if err := s.rewriteSuper(o, func(x *Superblock) { x.Generation, x.ReplacedAt, x.Journal = gen, slices.Clone(at), journal }); err != nil {
-			m.f.Close()
-			return err
+			return partway(err)
 		}
 	}
 	s.data.Lock()
@@ -102,7 +106,8 @@ func (s *Set) Replace(i int, path string) error {
 			s.broken = err
 			return err
 		}
-		return s.broken
+		// Done; if the record also waits for another missing replica, the
+		// set stays unwritable, as Recovery().Waiting says.
 	}
 	return nil
 }
@@ -137,8 +142,10 @@ func (s *Set) prepareReplacement(i int, path string) (*member, error) {
 		return fail(err)
 	}
 	if old := s.members[i]; old != nil && old.key == m.key {
+		// Replica i's own file, formatted afresh: it is missing from here,
+		// whether or not the rest succeeds.
 		s.data.Lock()
-		s.members[i] = nil
+		s.members[i], s.paths[i] = nil, ""
 		s.publish()
 		old.f.Close()
 		s.data.Unlock()
@@ -354,7 +361,6 @@ func (s *Set) rebuildBatch(i, per int, bufs *[][]byte, out []byte, results []ker
 	if end == s.geo.Objects {
 		m.state = Active
 		s.publish()
-		s.writes.Add(1)
 	}
 	return end, nil
 }

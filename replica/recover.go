@@ -43,8 +43,15 @@ func (s *Set) openJournal(path string) error {
 	j := &journal{path: path, file: f, f: newDevice(path, f)}
 	s.journal = j
 	if err := j.readHeader(); err != nil {
-		if errors.Is(err, errBlank) {
+		switch {
+		case s.raw && (errors.Is(err, errBlank) || errors.Is(err, errNoHeader)):
+			// A raw journal is created at the first writable open, and that
+			// may have been cut short.
 			err = s.reinitJournal(j)
+		case errors.Is(err, errBlank):
+			// Create writes a set's journal header before any superblock:
+			// a blank one was zeroed since, and what it committed is lost.
+			err = fmt.Errorf("%w: %s has no header (zeroed?): what it committed cannot be told, so torn objects could read as agreed. Read the set read-only and check the last writes' objects", ErrJournal, path)
 		}
 		if err != nil {
 			return s.readOnlyCan(err)

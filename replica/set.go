@@ -100,8 +100,10 @@ type view struct {
 
 // publish makes s.members the readers' view. The caller holds s.commit; a
 // caller that closes a replica the old view names holds s.data too, so that
-// no read is in flight on it.
+// no read is in flight on it. A new view counts as a write (s.writes): a
+// repairing scan re-reads what it read before.
 func (s *Set) publish() {
+	defer s.writes.Add(1)
 	v := &view{members: slices.Clone(s.members)}
 	for i, m := range v.members {
 		if m.voting() {
@@ -166,23 +168,34 @@ func (s *Set) Replicas() int { return s.count }
 // Quorum is how many replicas a chain needs.
 func (s *Set) Quorum() int { return s.need }
 
-// ID is the set's identity (derived from the files' identities in raw mode).
+// ID is the set's identity: from the superblocks, or for a raw set from its
+// journal (zero when none was named).
 func (s *Set) ID() ID { return s.set }
 
 // Raw reports whether the set was opened without superblocks.
 func (s *Set) Raw() bool { return s.raw }
 
-// Recovery is what Open found and did in the journal.
-func (s *Set) Recovery() Recovery { return s.recovery }
+// Recovery is what Open found and did in the journal, and what is pending
+// since.
+func (s *Set) Recovery() Recovery {
+	s.commit.Lock()
+	defer s.commit.Unlock()
+	r := s.recovery
+	r.Waiting = slices.Clone(r.Waiting)
+	return r
+}
 
 // State is replica i's state, with ok false when it is missing.
 func (s *Set) State(i int) (st State, rebuilt int64, ok bool) {
-	if i < 0 || i >= s.count || s.members[i] == nil {
+	if i < 0 || i >= s.count {
 		return 0, 0, false
 	}
 	s.commit.Lock()
 	defer s.commit.Unlock()
 	m := s.members[i]
+	if m == nil {
+		return 0, 0, false
+	}
 	return m.state, m.rebuilt, true
 }
 

@@ -21,7 +21,7 @@ import (
 // start at DataOffset, 8192.
 //
 //	0    8  magic "QRMREPL1"
-//	8    4  format version (1)
+//	8    4  format version (2)
 //	12   4  state: 0 active, 1 rebuilding
 //	16   8  sequence: one more for every superblock write
 //	24  16  set ID
@@ -51,7 +51,7 @@ const (
 	maxJournal  = 1024
 	replacedAt  = 1152
 	formatMagic = "QRMREPL1"
-	version     = 1
+	version     = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
