@@ -77,7 +77,9 @@ func benchSet(b *testing.B, osz int, lagging bool) []string {
 	return paths
 }
 
-func BenchmarkScan(b *testing.B) {
+// eachScanSet runs f as a sub-benchmark on each of the four sets, open
+// read-only: 4096- and 32-byte objects, all agreed or all to repair.
+func eachScanSet(b *testing.B, f func(b *testing.B, s *replica.Set, paths []string, lagging bool)) {
 	for _, osz := range []int{4096, 32} {
 		for _, lag := range []bool{false, true} {
 			name := fmt.Sprintf("%d/agreed", osz)
@@ -91,16 +93,22 @@ func BenchmarkScan(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer s.Close()
-				b.SetBytes(3 * benchBytes)
-				for b.Loop() {
-					rep, err := s.Scan(context.Background(), replica.ScanOptions{})
-					if err != nil || (lag && rep.Counts[replica.Lagging] != rep.Objects) || (!lag && !rep.Clean()) {
-						b.Fatalf("%+v %v", rep, err)
-					}
-				}
+				f(b, s, paths, lag)
 			})
 		}
 	}
+}
+
+func BenchmarkScan(b *testing.B) {
+	eachScanSet(b, func(b *testing.B, s *replica.Set, _ []string, lag bool) {
+		b.SetBytes(3 * benchBytes)
+		for b.Loop() {
+			rep, err := s.Scan(context.Background(), replica.ScanOptions{})
+			if err != nil || (lag && rep.Counts[replica.Lagging] != rep.Objects) || (!lag && !rep.Clean()) {
+				b.Fatalf("%+v %v", rep, err)
+			}
+		}
+	})
 }
 
 func BenchmarkReadFiles(b *testing.B) {
@@ -135,35 +143,21 @@ func readFiles(b *testing.B, paths []string, buf []byte) {
 // the read's (the median of the iterations' ratios): on a noisy machine
 // both see the same noise. This is the figure the README gives.
 func BenchmarkScanVsRead(b *testing.B) {
-	for _, osz := range []int{4096, 32} {
-		for _, lag := range []bool{false, true} {
-			name := fmt.Sprintf("%d/agreed", osz)
-			if lag {
-				name = fmt.Sprintf("%d/repair", osz)
+	eachScanSet(b, func(b *testing.B, s *replica.Set, paths []string, _ bool) {
+		buf := make([]byte, 1<<20)
+		var ratios []float64
+		for b.Loop() {
+			t0 := time.Now()
+			readFiles(b, paths, buf)
+			t1 := time.Now()
+			if _, err := s.Scan(context.Background(), replica.ScanOptions{}); err != nil {
+				b.Fatal(err)
 			}
-			paths := benchSet(b, osz, lag)
-			b.Run(name, func(b *testing.B) {
-				s, err := replica.Open(paths, &replica.Options{ReadOnly: true})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				buf := make([]byte, 1<<20)
-				var ratios []float64
-				for b.Loop() {
-					t0 := time.Now()
-					readFiles(b, paths, buf)
-					t1 := time.Now()
-					if _, err := s.Scan(context.Background(), replica.ScanOptions{}); err != nil {
-						b.Fatal(err)
-					}
-					ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
-				}
-				slices.Sort(ratios)
-				b.ReportMetric(ratios[len(ratios)/2], "x-read-speed")
-			})
+			ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
 		}
-	}
+		slices.Sort(ratios)
+		b.ReportMetric(ratios[len(ratios)/2], "x-read-speed")
+	})
 }
 
 // BenchmarkRead is one Read of a 4096-byte object at N=3 from page-cached

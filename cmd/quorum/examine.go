@@ -27,10 +27,10 @@ type superJSON struct {
 	// ReplacedAt[i]: the generation at which replica i was last replaced
 	// (0: never).
 	ReplacedAt []uint64 `json:"replaced_at"`
-	Created      string `json:"created"`
-	Journal      string `json:"journal"`
-	Sequence     uint64 `json:"sequence"`
-	Version      uint32 `json:"version"`
+	Created    string   `json:"created"`
+	Journal    string   `json:"journal"`
+	Sequence   uint64   `json:"sequence"`
+	Version    uint32   `json:"version"`
 }
 
 type examined struct {
@@ -206,4 +206,3 @@ func together(out []examined) []string {
 	}
 	return notes
 }
-
