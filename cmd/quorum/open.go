@@ -133,14 +133,16 @@ func describeSet(s *replica.Set, rule string) setInfo {
 	rec := s.Recovery()
 	j := journalInfo{Path: rec.Journal, State: "clean", Torn: rec.Torn}
 	switch {
+	case s.Raw() && rec.Journal == "":
+		// Recovery.Problem says no journal was named: not a problem of
+		// the files, and the report's journal line says what it means.
+		j.State = "unnamed"
 	case rec.Problem != nil:
 		j.State, j.Problem = "problem", operatorWords(rec.Problem.Error())
 	case rec.Pending != 0:
 		j.State, j.Record = "pending", rec.Pending
 	case rec.Replayed != 0:
 		j.State, j.Record, j.Objects = "replayed", rec.Replayed, rec.Objects
-	case s.Raw() && rec.Journal == "":
-		j.State = "unnamed"
 	case s.Raw():
 		if _, err := os.Stat(rec.Journal); errors.Is(err, fs.ErrNotExist) {
 			j.State = "none"
