@@ -22,8 +22,9 @@ import (
 // it has copied object i already.
 //
 // Durability: when Write returns nil the new object is durable: the
-// journal record holding it was synced (its commit point), then the
-// replicas were written and synced. By default concurrent Writes share one
+// journal record holding it was synced and then named by the journal's
+// header (its commit point), then the replicas were written and synced,
+// and the record marked applied. By default concurrent Writes share one
 // transaction (group commit: one journal record and one sync of each file
 // for all of them); Options.NoGroupCommit gives every Write its own. An
 // error wrapping ErrJournalPending came after the commit point: the write
