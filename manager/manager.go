@@ -459,7 +459,8 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 
 // guard applies the safety rules to a change of the voters from cur to
 // next: it refuses (a reason) removing more than (voters-1)/2 voters at
-// once, too few voters, or a quorum the healthy voters could not reach,
+// once (half, when the tie-breaker stays), too few voters, or a quorum the
+// healthy voters could not reach,
 // and turns a change whose quorums might not intersect cur's into a joint
 // phase (voters removed stay members, Left, until it ends).
 func (m *Manager) guard(cur, next Config) (Config, string) {
@@ -473,8 +474,14 @@ func (m *Manager) guard(cur, next Config) (Config, string) {
 			removed++
 		}
 	}
-	if limit := (len(old.Voters) - 1) / 2; removed > limit {
-		return next, fmt.Sprintf("removes %d of %d voters at once; at most (voters-1)/2 = %d", removed, len(old.Voters), limit)
+	limit, rule := (len(old.Voters)-1)/2, "(voters-1)/2"
+	if tb := old.Rule.TieBreaker; tb != "" && nq.Has(tb) {
+		// The half removed lacks the tie-breaker: no quorum of the old
+		// system (last_man_standing's last step from two voters to one).
+		limit, rule = len(old.Voters)/2, "half, the tie-breaker staying"
+	}
+	if removed > limit {
+		return next, fmt.Sprintf("removes %d of %d voters at once; at most %s = %d", removed, len(old.Voters), rule, limit)
 	}
 	if !safeTransition(cur, next) {
 		o := old
