@@ -61,13 +61,14 @@ func (sc *scanner) decide(b *scanBatch, repair bool) error {
 		if err := sc.add(obj, v); err != nil {
 			return err
 		}
-		sc.runOK = sc.byVector && nv <= 64 && sc.cur.Count == 1
+		sc.runOK = sc.byVector && sc.cur.Count == 1
 		if sc.runOK {
+			// The run's head: the voters after the leader that its order
+			// (every replica off the head) leaves out.
 			sc.runRes = res
-			mask := sc.offMask(b, i, int(res.Leader))
 			sc.runOn = sc.runOn[:0]
 			for k := int(res.Leader) + 1; k < nv; k++ {
-				if mask>>k&1 == 0 {
+				if !slices.Contains(sc.cur.Order, sc.voters[k]) {
 					sc.runOn = append(sc.runOn, k)
 				}
 			}
@@ -205,29 +206,6 @@ func (sc *scanner) orderByVector(b *scanBatch, i, leader, lagging int) {
 		}
 	}
 	sc.lagging = lagging
-}
-
-// offMask has bit k set for each voter k (of at most 64) off the leader's
-// state.
-func (sc *scanner) offMask(b *scanBatch, i, leader int) uint64 {
-	at := i*sc.s.geo.ObjectSize + sc.s.geo.VectorOffset
-	le := binary.LittleEndian
-	lead := b.data[leader][at : at+kernel.IDSize]
-	w0, w1 := le.Uint64(lead), le.Uint64(lead[8:])
-	// The leader is the first replica at its state: those before it are
-	// off it, and so is the rest of the replicas' share of Repair and of
-	// those outside the chain; once that many are found, the rest are on it.
-	m := uint64(1)<<leader - 1
-	r := b.res[i]
-	off := int(r.Repair) + len(sc.voters) - int(r.Length) - leader
-	for k := leader + 1; off > 0 && k < len(sc.voters); k++ {
-		id := b.data[k][at : at+kernel.IDSize]
-		if le.Uint64(id) != w0 || le.Uint64(id[8:]) != w1 {
-			m |= 1 << k
-			off--
-		}
-	}
-	return m
 }
 
 // onHead reports whether object j's replicas of the run's head state (the

@@ -169,8 +169,8 @@ type scanner struct {
 	differ  []int
 	pos     []int // voter position by replica index
 	// The open range's first object, when its order came from the vectors
-	// alone (byVector): its kernel result and offMask, which the next
-	// objects of the run share.
+	// alone (byVector): its kernel result and the voters at its head, which
+	// the next objects of the run share (see onHead).
 	byVector bool
 	runOK    bool
 	runRes   kernel.Result
