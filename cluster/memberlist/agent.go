@@ -559,8 +559,9 @@ func (d *delegates) NotifyAlive(n *memberlist.Node) error {
 // it (one probe interval per member, plus the failed probe's own), the
 // longest suspicion timeout (SuspicionMaxTimeoutMult times SuspicionMult
 // × max(1, log10(members)) probe intervals: the timeout before peers
-// confirm the suspicion), and a few gossip intervals to spread the news. It ignores memberlist's awareness back-off, which stretches
-// probe intervals on an overloaded member.
+// confirm the suspicion), and a few gossip intervals to spread the news.
+// It ignores memberlist's awareness back-off, which stretches probe
+// intervals on an overloaded member.
 func FailureDetectionTime(conf *memberlist.Config, members int) time.Duration {
 	n := max(members, 1)
 	scale := max(1, math.Log10(float64(n)))

@@ -552,10 +552,11 @@ func (a *analysis) withDomains(ids []manager.NodeID) string {
 }
 
 // NetworkStrategy keeps decisions within the group of connected voters that
-// can hold a quorum, prefers the best-connected voters of it, , and says
+// can hold a quorum, prefers the best-connected voters of it, and says
 // whether the voters left by the largest likely partition still reach the
-// threshold (liveness only: safety never rests on a partition prediction). Under a weighted rule it proposes the design's network
-// weights: a score of 30 for links up out of all possible, 25 for
+// threshold (liveness only: safety never rests on a partition prediction).
+// Under a weighted rule it proposes the design's network weights: a score
+// of 30 for links up out of all possible, 25 for
 // centrality, 25 for reliability and 20 for domain diversity, scaled by
 // latency as in WeightFor. It never proposes shrinking the membership to
 // regain a quorum: in a partition that is how both sides come to decide.
