@@ -80,10 +80,40 @@ func Open(store *Store) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	return restore(store, snap), nil
+}
+
+// Restore returns a manager holding snap, saved to store first unless
+// store is nil: how a replica of a replicated configuration starts from a
+// snapshot of another's (Manager.Snapshot).
+func Restore(store *Store, snap Snapshot) (*Manager, error) {
+	if err := snap.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("manager: Restore: %w", err)
+	}
+	snap.Config = snap.Config.Clone()
+	snap.History = slices.Clone(snap.History)
+	if store != nil {
+		if err := store.Save(snap); err != nil {
+			return nil, err
+		}
+	}
+	return restore(store, snap), nil
+}
+
+func restore(store *Store, snap Snapshot) *Manager {
 	m := &Manager{store: store, cfg: snap.Config, history: snap.History, adjustments: snap.Adjustments,
 		committed: snap.Committed, changed: snap.Changed}
 	m.publishConfig()
-	return m, nil
+	return m
+}
+
+// Snapshot returns a copy of everything the manager keeps: what its store
+// holds after every change.
+func (m *Manager) Snapshot() Snapshot {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Snapshot{Config: m.cfg.Clone(), History: slices.Clone(m.history), Adjustments: m.adjustments,
+		Committed: m.committed, Changed: m.changed}
 }
 
 // Config returns a copy of the configuration in force.

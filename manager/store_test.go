@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -312,5 +313,44 @@ func TestStoreCrashAtEveryStep(t *testing.T) {
 				t.Fatalf("seed %d: a stale temporary file survived the next Save: %v", seed, err)
 			}
 		}
+	}
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	m, err := New(nil, []Node{{ID: "a"}, {ID: "b"}, {ID: "c"}}, Rule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans := m.Apply(Change{Op: OpFail, ID: "c"}); ans.Err() != nil {
+		t.Fatal(ans.Err())
+	}
+	snap := m.Snapshot()
+	data, err := snap.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Snapshot
+	if err := back.UnmarshalBinary(data); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(nil, back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Config().Describe(), m.Config().Describe(); got != want {
+		t.Fatalf("restored:\n%s\nwant:\n%s", got, want)
+	}
+	again, _ := r.Snapshot().MarshalBinary()
+	if !bytes.Equal(again, data) {
+		t.Fatal("a restored manager's snapshot encodes differently")
+	}
+	data[len(data)/2] ^= 1
+	if err := back.UnmarshalBinary(data); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("flipped bit: %v, want ErrCorrupt", err)
+	}
+	bad := m.Snapshot()
+	bad.Config.Nodes = append(bad.Config.Nodes, bad.Config.Nodes[0])
+	if _, err := Restore(nil, bad); err == nil {
+		t.Fatal("Restore took a configuration with a member twice")
 	}
 }
