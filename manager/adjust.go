@@ -107,7 +107,7 @@ func (m *Manager) Adjust(epoch uint64, p Proposal, verify func(Config) error) (r
 		}
 		if err := m.commit(next, ev); err != nil {
 			res.Answer = Answer{Status: StoreFailed, Epoch: m.cfg.Epoch, Joint: m.cfg.Joint(), Cause: err,
-				Reason: fmt.Sprintf("leaving the joint phase was not persisted: epoch %d, the joint phase, is in force (LeaveJoint retries)", m.cfg.Epoch)}
+				Reason: fmt.Sprintf("leaving the joint phase was not persisted: epoch %d, the joint phase, is in force (a leave-joint change retries it)", m.cfg.Epoch)}
 			return res
 		}
 		step(ev)
@@ -151,7 +151,7 @@ func (m *Manager) verify(check func(Config) error) error {
 // rollback restores the quorum system of before (keeping members' current
 // health) as the next epoch and answers RolledBack. When that direct
 // change might not be safe it enters a joint phase instead, and the answer
-// says so: the caller leaves it (LeaveJoint) once it is committed, as for
+// says so: the caller leaves it (OpLeaveJoint) once it is committed, as for
 // any joint phase. Called with m.mu held.
 func (m *Manager) rollback(res Adjustment, before Config, cause error) Adjustment {
 	fail := func(reason string, err error) Adjustment {
@@ -171,7 +171,7 @@ func (m *Manager) rollback(res Adjustment, before Config, cause error) Adjustmen
 			o := m.cfg.Quorum()
 			target.Outgoing = &o
 			detail = "joint phase back to the previous quorum system"
-			reason += fmt.Sprintf("; rolled back into a joint phase: call LeaveJoint once epoch %d is committed", target.Epoch)
+			reason += fmt.Sprintf("; rolled back into a joint phase: apply OpLeaveJoint once epoch %d is committed", target.Epoch)
 		}
 		ev := Event{Epoch: target.Epoch, Op: OpRollback, Step: StepApplied, Adjustment: res.ID, Joint: target.Joint(), Detail: detail}
 		if err := m.commit(target, ev); err != nil {

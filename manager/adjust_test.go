@@ -133,7 +133,7 @@ func TestAdjustEpochs(t *testing.T) {
 	}
 	// Adjusting during a joint phase someone else entered is a conflict.
 	m2 := newManager(t, Rule{}, "a b c d e s*")
-	if a := m2.Reconfigure(swap); a.Status != OK || !a.Joint {
+	if a := m2.Apply(Change{Op: OpReconfigure, Proposal: swap}); a.Status != OK || !a.Joint {
 		t.Fatal(a)
 	}
 	if adj := m2.Adjust(0, Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}}, nil); adj.Answer.Status != Conflict {
@@ -170,14 +170,14 @@ func TestAdjustConcurrent(t *testing.T) {
 			var wg sync.WaitGroup
 			answers := make([]Answer, 5)
 			wg.Add(5)
-			go func() { defer wg.Done(); answers[0] = m.Add(Node{ID: "f"}) }()
-			go func() { defer wg.Done(); answers[1] = m.LeaveJoint() }()
-			go func() { defer wg.Done(); answers[2] = m.Reconfigure(swap) }()
-			go func() { defer wg.Done(); answers[3] = m.Fail("b") }()
-			go func() { defer wg.Done(); answers[4] = m.Remove("t") }() // a standby
+			go func() { defer wg.Done(); answers[0] = m.Apply(Change{Op: OpAdd, Node: Node{ID: "f"}}) }()
+			go func() { defer wg.Done(); answers[1] = m.Apply(Change{Op: OpLeaveJoint}) }()
+			go func() { defer wg.Done(); answers[2] = m.Apply(Change{Op: OpReconfigure, Proposal: swap}) }()
+			go func() { defer wg.Done(); answers[3] = m.Apply(Change{Op: OpFail, ID: "b"}) }()
+			go func() { defer wg.Done(); answers[4] = m.Apply(Change{Op: OpRemove, ID: "t"}) }() // a standby
 			for range 4 {
 				wg.Add(1)
-				go func() { defer wg.Done(); _ = m.Metrics(); _ = m.Describe(); _ = m.Config() }()
+				go func() { defer wg.Done(); _ = m.Metrics(); _ = m.Config().Describe(); _ = m.Config() }()
 			}
 			wg.Wait()
 			if other := m.Adjust(0, swap, nil); other.Answer.Status != Conflict || !strings.Contains(other.Answer.Reason, "in progress") {
@@ -224,16 +224,16 @@ func TestAdjustVerifiesStore(t *testing.T) {
 		t.Fatalf("%+v: %s", adj.Answer, steps(adj))
 	}
 	snap, err := s.Load()
-	if err != nil || !snap.Config.Quorum().Equal(m.Config().Quorum()) || snap.Config.Epoch != m.Epoch() || !snap.Config.Joint() {
+	if err != nil || !snap.Config.Quorum().Equal(m.Config().Quorum()) || snap.Config.Epoch != m.Config().Epoch || !snap.Config.Joint() {
 		t.Fatalf("store after the rollback: %v", err)
 	}
-	if a := m.LeaveJoint(); a.Status != Conflict || !strings.Contains(a.Reason, "not committed") {
+	if a := m.Apply(Change{Op: OpLeaveJoint}); a.Status != Conflict || !strings.Contains(a.Reason, "not committed") {
 		t.Fatalf("leaving the rollback's joint phase before it is committed: %+v", a)
 	}
-	if err := m.Committed(m.Epoch()); err != nil {
+	if err := m.Committed(m.Config().Epoch); err != nil {
 		t.Fatal(err)
 	}
-	if a := m.LeaveJoint(); a.Status != OK || !m.Config().Quorum().Equal(adj.Before) {
+	if a := m.Apply(Change{Op: OpLeaveJoint}); a.Status != OK || !m.Config().Quorum().Equal(adj.Before) {
 		t.Fatalf("leaving the rollback's joint phase: %+v", a)
 	}
 }

@@ -124,7 +124,7 @@ type Answer struct {
 	Status Status `json:"status"` // what kind of answer
 	// Epoch is the epoch in force after the request.
 	Epoch uint64 `json:"epoch"`
-	// Joint: the configuration is now in a joint phase; call LeaveJoint
+	// Joint: the configuration is now in a joint phase; apply OpLeaveJoint
 	// once the joint configuration is committed.
 	Joint  bool   `json:"joint,omitempty"`
 	Reason string `json:"reason,omitempty"` // why, for people

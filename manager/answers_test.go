@@ -16,7 +16,7 @@ func TestRemoveDuringVerifyIsRefused(t *testing.T) {
 	before := m.Config().Quorum()
 	var removed Answer
 	adj := m.Adjust(0, Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}}}, func(Config) error {
-		removed = m.Remove("e") // e is now a standby; the rollback makes it a voter again
+		removed = m.Apply(Change{Op: OpRemove, ID: "e"}) // e is now a standby; the rollback makes it a voter again
 		return errors.New("the new quorum did not answer")
 	})
 	if removed.Status != Conflict || !strings.Contains(removed.Reason, "roll back") {
@@ -46,15 +46,15 @@ func TestRetryOfUndoneChange(t *testing.T) {
 		t.Errorf("retry's reason %q does not say the change is not in force", retry.Answer.Reason)
 	}
 
-	fail := m.Fail("c")
-	if fail.Status != OK || m.Recover("c").Status != OK {
+	fail := m.Apply(Change{Op: OpFail, ID: "c"})
+	if fail.Status != OK || m.Apply(Change{Op: OpRecover, ID: "c"}).Status != OK {
 		t.Fatal("Fail/Recover")
 	}
 	if a := m.Apply(Change{Epoch: fail.Epoch, Op: OpFail, ID: "c"}); a.Status == AlreadyApplied {
 		t.Fatalf("retry of Fail(c) at epoch %d after Recover(c): %+v, but c is active", fail.Epoch, a)
 	}
 	// A retry of a change still in force is already applied.
-	fail = m.Fail("d")
+	fail = m.Apply(Change{Op: OpFail, ID: "d"})
 	if a := m.Apply(Change{Epoch: fail.Epoch, Op: OpFail, ID: "d"}); a.Status != AlreadyApplied {
 		t.Fatalf("retry of Fail(d), in force: %+v", a)
 	}
@@ -117,12 +117,12 @@ func TestSaveFailureAfterRename(t *testing.T) {
 		}
 		return syncErr
 	}
-	a := m.Fail("c")
+	a := m.Apply(Change{Op: OpFail, ID: "c"})
 	syncDirHook = nil
 	if a.Status != StoreFailed || !errors.Is(a.Cause, ErrUncertain) || !errors.Is(a.Cause, syncErr) {
 		t.Fatalf("Fail(c) with a failing directory sync: %+v", a)
 	}
-	if b := m.Fail("d"); b.Status != StoreFailed || !errors.Is(b.Cause, ErrUncertain) {
+	if b := m.Apply(Change{Op: OpFail, ID: "d"}); b.Status != StoreFailed || !errors.Is(b.Cause, ErrUncertain) {
 		t.Fatalf("the next change: %+v, want StoreFailed until the manager is reopened", b)
 	}
 	snap, err := s.Load()
@@ -133,10 +133,10 @@ func TestSaveFailureAfterRename(t *testing.T) {
 		t.Fatalf("epoch 5 on disk is not Fail(c): %+v", n)
 	}
 	reopened, err := Open(s)
-	if err != nil || reopened.Epoch() != 5 {
+	if err != nil || reopened.Config().Epoch != 5 {
 		t.Fatalf("reopened: %v", err)
 	}
-	if b := reopened.Fail("d"); b.Status != OK || b.Epoch != 6 {
+	if b := reopened.Apply(Change{Op: OpFail, ID: "d"}); b.Status != OK || b.Epoch != 6 {
 		t.Fatalf("after reopening: %+v", b)
 	}
 }
@@ -173,27 +173,27 @@ func TestAdjustmentNumbersSurviveRestart(t *testing.T) {
 // committed.
 func TestOnePendingChange(t *testing.T) {
 	m := newManager(t, Rule{}, "a b c")
-	if a := m.Remove("c"); a.Status != OK {
+	if a := m.Apply(Change{Op: OpRemove, ID: "c"}); a.Status != OK {
 		t.Fatalf("Remove(c): %+v", a)
 	}
-	a := m.Add(Node{ID: "d"})
+	a := m.Apply(Change{Op: OpAdd, Node: Node{ID: "d"}})
 	if a.Status != Conflict || !strings.Contains(a.Reason, "Committed(2)") {
 		t.Fatalf("Add(d) before epoch 2 is committed: %+v", a)
 	}
 	// Changes that leave the quorum system alone are not held back.
-	if a := m.Fail("b"); a.Status != OK {
+	if a := m.Apply(Change{Op: OpFail, ID: "b"}); a.Status != OK {
 		t.Fatalf("Fail(b): %+v", a)
 	}
-	if a := m.Add(Node{ID: "s", Standby: true}); a.Status != OK {
+	if a := m.Apply(Change{Op: OpAdd, Node: Node{ID: "s", Standby: true}}); a.Status != OK {
 		t.Fatalf("adding a standby: %+v", a)
 	}
-	if err := m.Committed(m.Epoch() + 1); err == nil {
+	if err := m.Committed(m.Config().Epoch + 1); err == nil {
 		t.Fatal("Committed accepted an epoch not yet reached")
 	}
 	if err := m.Committed(2); err != nil {
 		t.Fatal(err)
 	}
-	if a := m.Add(Node{ID: "d"}); a.Status != OK {
+	if a := m.Apply(Change{Op: OpAdd, Node: Node{ID: "d"}}); a.Status != OK {
 		t.Fatalf("Add(d) once epoch 2 is committed: %+v", a)
 	}
 }
@@ -211,15 +211,15 @@ func TestPendingChangesIntersect(t *testing.T) {
 			id := ids[rng.IntN(len(ids))]
 			switch rng.IntN(7) {
 			case 0:
-				m.Add(Node{ID: id, Standby: rng.IntN(3) == 0})
+				m.Apply(Change{Op: OpAdd, Node: Node{ID: id, Standby: rng.IntN(3) == 0}})
 			case 1:
-				m.Remove(id)
+				m.Apply(Change{Op: OpRemove, ID: id})
 			case 2:
-				m.Fail(id)
+				m.Apply(Change{Op: OpFail, ID: id})
 			case 3:
-				m.Recover(id)
+				m.Apply(Change{Op: OpRecover, ID: id})
 			case 4:
-				m.LeaveJoint()
+				m.Apply(Change{Op: OpLeaveJoint})
 			case 5:
 				var p Proposal
 				for _, n := range m.Config().Nodes {
@@ -227,9 +227,9 @@ func TestPendingChangesIntersect(t *testing.T) {
 						p.Voters = append(p.Voters, Vote{ID: n.ID})
 					}
 				}
-				m.Reconfigure(p)
+				m.Apply(Change{Op: OpReconfigure, Proposal: p})
 			case 6:
-				e := m.Epoch() - uint64(rng.IntN(2))
+				e := m.Config().Epoch - uint64(rng.IntN(2))
 				if m.Committed(e) == nil {
 					for old := range live {
 						if old < e {
@@ -267,11 +267,11 @@ func TestRetryOfChangeInForce(t *testing.T) {
 	if a := m.Apply(Change{Epoch: 2, Op: OpReconfigure, Proposal: swap}); a.Status != AlreadyApplied || !a.Joint {
 		t.Fatalf("retry in the joint phase: %+v", a)
 	}
-	if m.Committed(2) != nil || m.LeaveJoint().Status != OK || m.Committed(3) != nil {
+	if m.Committed(2) != nil || m.Apply(Change{Op: OpLeaveJoint}).Status != OK || m.Committed(3) != nil {
 		t.Fatal("leaving the joint phase")
 	}
-	back := Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}} // e stayed a standby
-	if a := m.Reconfigure(back); a.Status != OK || !a.Joint {                               // a new joint phase
+	back := Proposal{Voters: []Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}}  // e stayed a standby
+	if a := m.Apply(Change{Op: OpReconfigure, Proposal: back}); a.Status != OK || !a.Joint { // a new joint phase
 		t.Fatalf("back: %+v", a)
 	}
 	if a := m.Apply(Change{Epoch: 3, Op: OpLeaveJoint}); a.Status != AlreadyApplied {
@@ -279,8 +279,8 @@ func TestRetryOfChangeInForce(t *testing.T) {
 	}
 
 	m = newManager(t, Rule{}, "a b c")
-	add := m.Add(Node{ID: "s", Standby: true})
-	if add.Status != OK || m.Fail("s").Status != OK {
+	add := m.Apply(Change{Op: OpAdd, Node: Node{ID: "s", Standby: true}})
+	if add.Status != OK || m.Apply(Change{Op: OpFail, ID: "s"}).Status != OK {
 		t.Fatal("setup")
 	}
 	if a := m.Apply(Change{Epoch: add.Epoch, Op: OpAdd, Node: Node{ID: "s", Standby: true}}); a.Status != AlreadyApplied {
@@ -311,20 +311,20 @@ func TestUncertainRefusesEverything(t *testing.T) {
 	}
 	s, m := storeWith(t) // epoch 4, a failed
 	syncDirHook = failMain
-	m.Recover("a")
+	m.Apply(Change{Op: OpRecover, ID: "a"})
 	syncDirHook = nil
-	if a := m.Fail("a"); a.Status != StoreFailed || !errors.Is(a.Cause, ErrUncertain) {
+	if a := m.Apply(Change{Op: OpFail, ID: "a"}); a.Status != StoreFailed || !errors.Is(a.Cause, ErrUncertain) {
 		t.Fatalf("Fail(a), which the manager's memory holds already: %+v", a)
 	}
 	if adj := m.Adjust(0, swap, nil); adj.Answer.Status != StoreFailed || !errors.Is(adj.Answer.Cause, ErrUncertain) || adj.ID != 0 {
 		t.Fatalf("Adjust while uncertain: %+v", adj)
 	}
-	if re, err := Open(s); err != nil || re.Epoch() != 5 {
+	if re, err := Open(s); err != nil || re.Config().Epoch != 5 {
 		t.Fatalf("reopened: %v; the file holds Recover(a) as epoch 5", err)
 	}
 
 	s, m = storeWith(t)
-	if err := m.Committed(m.Epoch()); err != nil {
+	if err := m.Committed(m.Config().Epoch); err != nil {
 		t.Fatal(err)
 	}
 	calls := 0

@@ -29,13 +29,13 @@ func TestDecideConcurrent(t *testing.T) {
 	var decisions int
 	wg.Go(func() {
 		for range 200 {
-			m.Fail("c")
-			m.Recover("c")
+			m.Apply(Change{Op: OpFail, ID: "c"})
+			m.Apply(Change{Op: OpRecover, ID: "c"})
 		}
 	})
 	for range 1000 {
 		d, err := m.Decide(vectors, replicas)
-		if err != nil || d.Verdict != Quorate || d.Epoch < 1 || d.Epoch > m.Epoch() {
+		if err != nil || d.Verdict != Quorate || d.Epoch < 1 || d.Epoch > m.Config().Epoch {
 			t.Fatalf("decision %+v, %v", d, err)
 		}
 		decisions++

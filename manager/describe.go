@@ -10,9 +10,6 @@ import (
 // then per node its state, role, weight and domain.
 func (c Config) Describe() string { return c.DescribeColumns(nil, nil) }
 
-// Describe is the configuration in force's Describe.
-func (m *Manager) Describe() string { return m.Config().Describe() }
-
 // DescribeColumns is Describe with more columns: headers, and cells for
 // each node (one per header), as package advice adds what the network shows.
 func (c Config) DescribeColumns(headers []string, cells func(NodeID) []string) string {

@@ -11,9 +11,8 @@
 //     the crash rule (a majority), the Byzantine rule (more than two-thirds),
 //     by head count or by weight (Weight, in exact integer milli-votes), and
 //     optionally also a majority of weight in a majority of failure domains.
-//     Threshold, WeightedThreshold and MaxFaults are the same rules as plain
-//     numbers; Intersect says whether two quorum systems are sure to
-//     overlap.
+//     Threshold is the same rule as a plain number; Intersect says whether
+//     two quorum systems are sure to overlap.
 //   - Config is the membership at one epoch: nodes with failure domain,
 //     capabilities, health and weight, the rule, and, during a joint phase,
 //     the outgoing quorum system whose quorums decisions also need.
@@ -23,12 +22,13 @@
 //     Config.Tolerance says how many failures, and which failure domains,
 //     the configuration survives.
 //   - Manager holds the current Config: every change (add, remove, fail,
-//     recover, reconfigure) is a request for the next epoch with a typed
-//     Answer; changes whose old and new quorums might not intersect go
+//     recover, reconfigure, leave a joint phase) is a Change, applied with
+//     Apply as the next epoch with a typed Answer (the shape a replicated
+//     log carries: Snapshot and Restore move the whole state); changes whose old and new quorums might not intersect go
 //     through a joint phase, as in Raft's joint consensus. Adjust validates,
 //     applies, verifies and rolls back a proposal, recording each step in
 //     the history. A Store persists the configuration and history as JSON
-//     with atomic replace. Metrics, Publish (expvar) and Describe report it.
+//     with atomic replace. Metrics and Config.Describe report it.
 //
 // The package has no network of its own and no clock: callers feed it
 // requests, so everything it answers is deterministic. Advice on what to

@@ -33,14 +33,14 @@ func Example() {
 		return
 	}
 	// A failure: e goes down. Its vote still counts, so the quorum stays 3.
-	ans := m.Fail("e")
+	ans := m.Apply(manager.Change{Op: manager.OpFail, ID: "e"})
 	fmt.Println("fail e:", ans.Status, "epoch", ans.Epoch, "tolerance", m.Config().Tolerance().Crash)
 
 	// The proposal: f votes in e's place.
 	p := manager.Proposal{Rule: m.Config().Rule, Voters: []manager.Vote{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "f"}}}
 
 	// The adjustment: validated, applied through a joint phase, verified.
-	adj := m.Adjust(m.Epoch()+1, p, func(cfg manager.Config) error {
+	adj := m.Adjust(m.Config().Epoch+1, p, func(cfg manager.Config) error {
 		return nil // here the store would commit cfg through its replication
 	})
 	fmt.Println("adjust:", adj.Answer.Status, "joint:", adj.Joint, "epoch", adj.Answer.Epoch, "voters", adj.After.IDs())
@@ -65,7 +65,7 @@ func Example() {
 	fmt.Printf("kernel: %+v (Calculate agrees: %v), roles %v\n", d.Result, d.Result == results[0], d.Roles)
 	fmt.Println("decision:", d.Verdict, "leader", d.LeaderNode, "repair", d.Repair)
 	fmt.Println(" ", d.Reason)
-	fmt.Print(m.Describe())
+	fmt.Print(m.Config().Describe())
 	// Output:
 	// fail e: ok epoch 2 tolerance 1
 	// adjust: ok joint: true epoch 4 voters [a b c d f]

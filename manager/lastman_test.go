@@ -38,7 +38,7 @@ func lastManRun(t *testing.T, ids []NodeID, tb NodeID, floor int, order []NodeID
 	what := fmt.Sprintf("voters %v, tie-breaker %q, floor %d, failing %v", ids, tb, floor, order)
 	var gone []NodeID
 	for _, id := range order[:len(order)-1] { // one voter always survives
-		if a := m.Fail(id); a.Status != OK && a.Status != AlreadyApplied {
+		if a := m.Apply(Change{Op: OpFail, ID: id}); a.Status != OK && a.Status != AlreadyApplied {
 			return // a failure refused (it would leave no quorum): the run ends
 		}
 		gone = append(gone, id)
@@ -101,12 +101,12 @@ func permutations(ids []NodeID, f func([]NodeID)) {
 func TestLastManStandingLastTwo(t *testing.T) {
 	for _, tb := range []NodeID{"", "a"} {
 		m := newManager(t, Rule{TieBreaker: tb}, "a b c")
-		m.Fail("c")
+		m.Apply(Change{Op: OpFail, ID: "c"})
 		p, _, ok := m.Config().LastManStanding(ids("c"), 1)
 		if !ok || m.Adjust(0, p, nil).Answer.Status != OK {
 			t.Fatalf("tie-breaker %q: 3 to 2: %v", tb, ok)
 		}
-		m.Fail("b")
+		m.Apply(Change{Op: OpFail, ID: "b"})
 		p, why, ok := m.Config().LastManStanding(ids("b c"), 1)
 		switch {
 		case tb == "" && (ok || !strings.Contains(why, "hold no quorum")):
@@ -120,12 +120,12 @@ func TestLastManStandingLastTwo(t *testing.T) {
 		}
 	}
 	m := newManager(t, Rule{MinVoters: 3}, "a b c d")
-	m.Fail("d")
+	m.Apply(Change{Op: OpFail, ID: "d"})
 	p, _, ok := m.Config().LastManStanding(ids("d"), 1)
 	if !ok || m.Adjust(0, p, nil).Answer.Status != OK {
 		t.Fatal("4 to 3 with MinVoters 3")
 	}
-	m.Fail("c")
+	m.Apply(Change{Op: OpFail, ID: "c"})
 	if _, why, ok := m.Config().LastManStanding(ids("c d"), 1); ok || !strings.Contains(why, "floor of 3") {
 		t.Fatalf("below MinVoters: ok %v (%s)", ok, why)
 	}

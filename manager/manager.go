@@ -123,13 +123,6 @@ func (m *Manager) Config() Config {
 	return m.cfg.Clone()
 }
 
-// Epoch returns the epoch in force.
-func (m *Manager) Epoch() uint64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.cfg.Epoch
-}
-
 // History returns a copy of the kept history (the last 1000 events), oldest
 // first.
 func (m *Manager) History() []Event {
@@ -266,7 +259,7 @@ func (m *Manager) uncertainAnswer() (Answer, bool) {
 // Apply answers a change request, applying it as the next epoch if it is
 // valid and safe. A change of the voters whose old and new quorums might
 // not intersect (see Intersect) enters a joint phase: the answer has Joint
-// set, and the caller calls LeaveJoint once that epoch is committed.
+// set, and the caller applies OpLeaveJoint once that epoch is committed.
 func (m *Manager) Apply(c Change) Answer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -282,33 +275,6 @@ func (m *Manager) Apply(c Change) Answer {
 	}
 	return ans
 }
-
-// Add asks to add a member as the next epoch (Apply with OpAdd).
-func (m *Manager) Add(n Node) Answer { return m.Apply(Change{Op: OpAdd, Node: n}) }
-
-// Remove asks to remove a member as the next epoch.
-func (m *Manager) Remove(id NodeID) Answer { return m.Apply(Change{Op: OpRemove, ID: id}) }
-
-// Suspect marks a member Suspect as the next epoch.
-func (m *Manager) Suspect(id NodeID) Answer { return m.Apply(Change{Op: OpSuspect, ID: id}) }
-
-// Fail marks a member Failed as the next epoch. Its vote still counts: a
-// failure never shrinks the quorum.
-func (m *Manager) Fail(id NodeID) Answer { return m.Apply(Change{Op: OpFail, ID: id}) }
-
-// Recover marks a member Active as the next epoch.
-func (m *Manager) Recover(id NodeID) Answer { return m.Apply(Change{Op: OpRecover, ID: id}) }
-
-// Reconfigure asks for a new quorum system as the next epoch, without the
-// verification and rollback of Adjust.
-func (m *Manager) Reconfigure(p Proposal) Answer {
-	return m.Apply(Change{Op: OpReconfigure, Proposal: p})
-}
-
-// LeaveJoint ends a joint phase: the incoming voters alone decide from the
-// next epoch. Call it only once the joint configuration is committed (a
-// quorum of both halves has it).
-func (m *Manager) LeaveJoint() Answer { return m.Apply(Change{Op: OpLeaveJoint}) }
 
 // fingerprint identifies a request's content (not its epoch).
 func fingerprint(c Change) string {
@@ -482,7 +448,7 @@ func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer,
 	ans = Answer{Status: OK, Epoch: next.Epoch, Joint: next.Joint()}
 	if next.Joint() && !cur.Joint() {
 		ev.Detail += "; old and new quorums might not intersect: joint phase"
-		ans.Reason = fmt.Sprintf("joint phase: decisions need a quorum of the old and the new voters; call LeaveJoint once epoch %d is committed", next.Epoch)
+		ans.Reason = fmt.Sprintf("joint phase: decisions need a quorum of the old and the new voters; apply OpLeaveJoint once epoch %d is committed", next.Epoch)
 	}
 	return next, ev, ans, true
 }

@@ -96,7 +96,7 @@ func TestAnswers(t *testing.T) {
 func TestFailKeepsQuorum(t *testing.T) {
 	m := newManager(t, Rule{}, "a b c d e")
 	for _, id := range ids("a b c") {
-		if a := m.Fail(id); a.Status != OK {
+		if a := m.Apply(Change{Op: OpFail, ID: id}); a.Status != OK {
 			t.Fatal(a)
 		}
 	}
@@ -109,7 +109,7 @@ func TestFailKeepsQuorum(t *testing.T) {
 		t.Fatalf("tolerance %+v", tol)
 	}
 	// Removing failed voters while the healthy ones hold no quorum is refused.
-	if a := m.Remove("a"); a.Status != Refused || !strings.Contains(a.Reason, "no quorum") {
+	if a := m.Apply(Change{Op: OpRemove, ID: "a"}); a.Status != Refused || !strings.Contains(a.Reason, "no quorum") {
 		t.Fatalf("remove with no healthy quorum: %+v", a)
 	}
 }
@@ -320,9 +320,9 @@ func randomChange(rng *rand.Rand, cfg Config, u []NodeID) Change {
 
 func TestHistory(t *testing.T) {
 	m := newManager(t, Rule{}, "a b c")
-	m.Add(Node{ID: "d"})
-	m.Fail("a")
-	m.Remove("zz") // unknown: no event
+	m.Apply(Change{Op: OpAdd, Node: Node{ID: "d"}})
+	m.Apply(Change{Op: OpFail, ID: "a"})
+	m.Apply(Change{Op: OpRemove, ID: "zz"}) // unknown: no event
 	h := m.History()
 	var got []string
 	for _, e := range h {
@@ -340,13 +340,13 @@ func TestHistory(t *testing.T) {
 	// The history is bounded.
 	for i := range historyLimit + 10 {
 		if i%2 == 0 {
-			m.Fail("b")
+			m.Apply(Change{Op: OpFail, ID: "b"})
 		} else {
-			m.Recover("b")
+			m.Apply(Change{Op: OpRecover, ID: "b"})
 		}
 	}
-	if h := m.History(); len(h) != historyLimit || h[len(h)-1].Epoch != m.Epoch() {
-		t.Fatalf("history of %d events ending at %d, epoch %d", len(h), h[len(h)-1].Epoch, m.Epoch())
+	if h := m.History(); len(h) != historyLimit || h[len(h)-1].Epoch != m.Config().Epoch {
+		t.Fatalf("history of %d events ending at %d, epoch %d", len(h), h[len(h)-1].Epoch, m.Config().Epoch)
 	}
 	// An epoch past the history gets EpochNotNext.
 	if a := m.Apply(Change{Epoch: 2, Op: OpFail, ID: "c"}); a.Status != EpochNotNext {

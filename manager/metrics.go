@@ -1,13 +1,5 @@
 package manager
 
-import (
-	"errors"
-	"expvar"
-	"fmt"
-	"sort"
-	"sync"
-)
-
 // Metrics is a snapshot of what a service would export about its quorum.
 type Metrics struct {
 	Epoch   uint64 `json:"epoch"`          // the configuration in force
@@ -57,69 +49,4 @@ func (m *Manager) Metrics() Metrics {
 		Adjustments: c.adjustments, Rollbacks: c.rollbacks, Refusals: c.refused,
 	}
 	return met
-}
-
-// ExpvarName is the one expvar variable under which Publish exports every
-// published manager's Metrics, as a JSON object keyed by the name given
-// to Publish.
-const ExpvarName = "lockstep_quorum_manager"
-
-var published struct {
-	once sync.Once
-	mu   sync.Mutex
-	by   map[string]*Manager
-}
-
-// Publish exports the manager's Metrics through expvar under name (inside
-// the ExpvarName variable), so several managers can publish side by side.
-// It never panics: publishing a second manager under a name in use is an
-// error, publishing the same one again is a no-op. Unpublish frees the name.
-func (m *Manager) Publish(name string) error {
-	if name == "" {
-		return errors.New("manager: Publish needs a name")
-	}
-	published.once.Do(func() {
-		published.by = map[string]*Manager{}
-		if expvar.Get(ExpvarName) == nil {
-			expvar.Publish(ExpvarName, expvar.Func(publishedMetrics))
-		}
-	})
-	published.mu.Lock()
-	defer published.mu.Unlock()
-	if other, ok := published.by[name]; ok && other != m {
-		return fmt.Errorf("manager: metrics name %q is already published by another manager", name)
-	}
-	published.by[name] = m
-	return nil
-}
-
-// Unpublish stops exporting the manager's metrics under every name it
-// published.
-func (m *Manager) Unpublish() {
-	published.mu.Lock()
-	defer published.mu.Unlock()
-	for name, other := range published.by {
-		if other == m {
-			delete(published.by, name)
-		}
-	}
-}
-
-func publishedMetrics() any {
-	published.mu.Lock()
-	names := make([]string, 0, len(published.by))
-	for name := range published.by {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	ms := make([]*Manager, len(names))
-	for i, name := range names {
-		ms[i] = published.by[name]
-	}
-	published.mu.Unlock()
-	out := make(map[string]Metrics, len(names))
-	for i, name := range names {
-		out[name] = ms[i].Metrics()
-	}
-	return out
 }

@@ -1,8 +1,6 @@
 package manager
 
 import (
-	"encoding/json"
-	"expvar"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,8 +10,8 @@ import (
 
 func TestMetrics(t *testing.T) {
 	m := newManager(t, Rule{Weighted: true}, "a:2000@r1 b@r1 c@r2 d@r2 e:500@r3 s@r3*")
-	m.Fail("e")
-	m.Suspect("d")
+	m.Apply(Change{Op: OpFail, ID: "e"})
+	m.Apply(Change{Op: OpSuspect, ID: "d"})
 	for _, v := range [][2]string{
 		{"B/A B/A B/A X/Y P/Q", "a b c d e"}, // a b c: 4 of 5.5 votes
 		{"B/A C/A X/Y P/Q R/S", "a b c d e"}, // all tie
@@ -44,60 +42,16 @@ func TestMetrics(t *testing.T) {
 		!doms[2].SurvivesLoss || doms[2].Margin != 0 || doms[2].Healthy != 0 {
 		t.Fatalf("domains %+v", doms)
 	}
-	m.Recover("d")
+	m.Apply(Change{Op: OpRecover, ID: "d"})
 	if met := m.Metrics(); met.Tolerance != 1 || met.NearLoss || met.HealthyWeight != 5000 {
 		t.Fatalf("after d recovers: %+v", met)
 	}
 }
 
-// expvar: several managers side by side, no panic on a name reused, and
-// every published manager's metrics under one variable.
-func TestPublish(t *testing.T) {
-	m1 := newManager(t, Rule{}, "a b c")
-	m2 := newManager(t, Rule{}, "x y z w")
-	t.Cleanup(m1.Unpublish)
-	t.Cleanup(m2.Unpublish)
-	if err := m1.Publish("shard-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m1.Publish("shard-1"); err != nil {
-		t.Fatalf("publishing again: %v", err)
-	}
-	if err := m2.Publish("shard-1"); err == nil || !strings.Contains(err.Error(), "already published") {
-		t.Fatalf("a second manager under a taken name: %v", err)
-	}
-	if err := m2.Publish("shard-2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m2.Publish(""); err == nil {
-		t.Fatal("empty name accepted")
-	}
-	m2.Fail("x")
-	v := expvar.Get(ExpvarName)
-	if v == nil {
-		t.Fatal("nothing published")
-	}
-	var out map[string]Metrics
-	if err := json.Unmarshal([]byte(v.String()), &out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 2 || out["shard-1"].Voters != 3 || out["shard-2"].Voters != 4 || out["shard-2"].Healthy != 3 {
-		t.Fatalf("published %+v", out)
-	}
-	m1.Unpublish()
-	if err := m2.Publish("shard-1"); err != nil {
-		t.Fatalf("a freed name: %v", err)
-	}
-	json.Unmarshal([]byte(v.String()), &out)
-	if _, ok := out["shard-1"]; !ok || out["shard-1"].Voters != 4 {
-		t.Fatalf("after republishing %+v", out)
-	}
-}
-
 func TestDescribe(t *testing.T) {
 	m := newManager(t, Rule{MinVoters: 3}, "a@rack1 b@rack1 c@rack2 d e s@rack2*")
-	m.Fail("b")
-	if a := m.Reconfigure(Proposal{Rule: Rule{MinVoters: 3}, Voters: []Vote{{ID: "a"}, {ID: "c"}, {ID: "d"}, {ID: "e"}, {ID: "s"}}}); a.Status != OK || !a.Joint {
+	m.Apply(Change{Op: OpFail, ID: "b"})
+	if a := m.Apply(Change{Op: OpReconfigure, Proposal: Proposal{Rule: Rule{MinVoters: 3}, Voters: []Vote{{ID: "a"}, {ID: "c"}, {ID: "d"}, {ID: "e"}, {ID: "s"}}}}); a.Status != OK || !a.Joint {
 		t.Fatal(a)
 	}
 	// Joint: incoming a c d e s tolerate 2, outgoing a b c d e (b failed) 1.
@@ -111,7 +65,7 @@ d   active  voter    1.000   -
 e   active  voter    1.000   -
 s   active  joining  1.000   rack2
 `
-	if got := m.Describe(); got != want {
+	if got := m.Config().Describe(); got != want {
 		t.Fatalf("Describe:\n%s\nwant:\n%s", got, want)
 	}
 	cols := m.Config().DescribeColumns([]string{"X"}, func(id NodeID) []string { return []string{"<" + string(id) + ">"} })

@@ -97,14 +97,14 @@ func Threshold(n int, m FaultModel) (int, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("manager: n must be at least 1, got %d", n)
 	}
-	t, err := WeightedThreshold(uint64(n), m) // n equal votes of weight 1
+	t, err := weightedThreshold(uint64(n), m) // n equal votes of weight 1
 	return int(t), err
 }
 
-// WeightedThreshold returns the least weight out of total that forms a
+// weightedThreshold returns the least weight out of total that forms a
 // quorum: more than half (Crash) or more than two-thirds (Byzantine). It is
 // exact for every total, with no intermediate overflow; total must be > 0.
-func WeightedThreshold(total uint64, m FaultModel) (uint64, error) {
+func weightedThreshold(total uint64, m FaultModel) (uint64, error) {
 	if total == 0 {
 		return 0, errors.New("manager: total weight must be positive, got 0")
 	}
@@ -117,11 +117,11 @@ func WeightedThreshold(total uint64, m FaultModel) (uint64, error) {
 	return 0, fmt.Errorf("manager: unknown fault model %d", uint8(m))
 }
 
-// MaxFaults returns how many of n equal voters may be faulty: for Crash the
+// maxFaults returns how many of n equal voters may be faulty: for Crash the
 // voters that may stop with a quorum left ((n-1)/2), for Byzantine the
 // voters that may lie without two quorums losing an honest common voter
 // ((n-1)/3).
-func MaxFaults(n int, m FaultModel) (int, error) {
+func maxFaults(n int, m FaultModel) (int, error) {
 	if _, err := Threshold(n, m); err != nil {
 		return 0, err
 	}
@@ -300,7 +300,7 @@ func (q Quorum) TotalWeight() uint64 {
 // Threshold is the least weight, in milli-votes, that a quorum holds. For a
 // quorum system without voters it is 1: nothing reaches it.
 func (q Quorum) Threshold() uint64 {
-	t, err := WeightedThreshold(q.TotalWeight(), q.Rule.Model)
+	t, err := weightedThreshold(q.TotalWeight(), q.Rule.Model)
 	if err != nil {
 		return 1
 	}

@@ -29,7 +29,7 @@ func TestThresholdTable(t *testing.T) {
 			if err != nil || q != naiveThreshold(n, m) {
 				t.Fatalf("Threshold(%d, %v) = %d, %v; want %d", n, m, q, err, naiveThreshold(n, m))
 			}
-			f, err := MaxFaults(n, m)
+			f, err := maxFaults(n, m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +39,7 @@ func TestThresholdTable(t *testing.T) {
 			switch m {
 			case Crash:
 				if f != n-q {
-					t.Errorf("crash n=%d: MaxFaults %d, want n-q = %d", n, f, n-q)
+					t.Errorf("crash n=%d: maxFaults %d, want n-q = %d", n, f, n-q)
 				}
 			case Byzantine:
 				// Safety: two quorums share at least f+1 voters. Liveness:
@@ -55,9 +55,9 @@ func TestThresholdTable(t *testing.T) {
 				}
 			}
 			// The weighted rule with equal weights is the same rule.
-			w, err := WeightedThreshold(uint64(n)*uint64(One), m)
+			w, err := weightedThreshold(uint64(n)*uint64(One), m)
 			if err != nil || int(ceilDiv(w, uint64(One))) != q {
-				t.Errorf("%v n=%d: WeightedThreshold(%d) = %d, %v; want %d voters' worth", m, n, n*int(One), w, err, q)
+				t.Errorf("%v n=%d: weightedThreshold(%d) = %d, %v; want %d voters' worth", m, n, n*int(One), w, err, q)
 			}
 		}
 	}
@@ -75,8 +75,8 @@ func TestThresholdSpotValues(t *testing.T) {
 	for _, tt := range tests {
 		c, _ := Threshold(tt.n, Crash)
 		b, _ := Threshold(tt.n, Byzantine)
-		fc, _ := MaxFaults(tt.n, Crash)
-		fb, _ := MaxFaults(tt.n, Byzantine)
+		fc, _ := maxFaults(tt.n, Crash)
+		fb, _ := maxFaults(tt.n, Byzantine)
 		if c != tt.crash || b != tt.byz || fc != tt.fc || fb != tt.fb {
 			t.Errorf("n=%d: thresholds %d/%d faults %d/%d, want %d/%d %d/%d", tt.n, c, b, fc, fb, tt.crash, tt.byz, tt.fc, tt.fb)
 		}
@@ -96,22 +96,22 @@ func TestThresholdErrors(t *testing.T) {
 		if _, err := Threshold(n, Crash); err == nil || !strings.Contains(err.Error(), "n must be") {
 			t.Errorf("Threshold(%d): err %v, want one naming n", n, err)
 		}
-		if _, err := MaxFaults(n, Byzantine); err == nil {
-			t.Errorf("MaxFaults(%d): no error", n)
+		if _, err := maxFaults(n, Byzantine); err == nil {
+			t.Errorf("maxFaults(%d): no error", n)
 		}
 	}
 	if _, err := Threshold(3, FaultModel(7)); err == nil || !strings.Contains(err.Error(), "fault model") {
 		t.Errorf("unknown model: err %v", err)
 	}
-	if _, err := WeightedThreshold(0, Crash); err == nil || !strings.Contains(err.Error(), "total weight") {
-		t.Errorf("WeightedThreshold(0): err %v", err)
+	if _, err := weightedThreshold(0, Crash); err == nil || !strings.Contains(err.Error(), "total weight") {
+		t.Errorf("weightedThreshold(0): err %v", err)
 	}
-	if _, err := WeightedThreshold(10, FaultModel(2)); err == nil {
-		t.Errorf("WeightedThreshold unknown model: no error")
+	if _, err := weightedThreshold(10, FaultModel(2)); err == nil {
+		t.Errorf("weightedThreshold unknown model: no error")
 	}
 }
 
-// WeightedThreshold is exact for every total, checked against math/big:
+// weightedThreshold is exact for every total, checked against math/big:
 // the guard against overflow in weight arithmetic.
 func TestWeightedThresholdExact(t *testing.T) {
 	rng, seed := newRand(t)
@@ -123,9 +123,9 @@ func TestWeightedThresholdExact(t *testing.T) {
 	for _, total := range totals {
 		T := new(big.Int).SetUint64(total)
 		for _, m := range []FaultModel{Crash, Byzantine} {
-			got, err := WeightedThreshold(total, m)
+			got, err := weightedThreshold(total, m)
 			if err != nil {
-				t.Fatalf("seed %d: WeightedThreshold(%d, %v): %v", seed, total, m, err)
+				t.Fatalf("seed %d: weightedThreshold(%d, %v): %v", seed, total, m, err)
 			}
 			// The least w with 2w > T (crash) or 3w > 2T (Byzantine).
 			num, den := big.NewInt(1), big.NewInt(2)
@@ -135,7 +135,7 @@ func TestWeightedThresholdExact(t *testing.T) {
 			want := new(big.Int).Div(new(big.Int).Mul(T, num), den)
 			want.Add(want, big.NewInt(1))
 			if !want.IsUint64() || want.Uint64() != got {
-				t.Fatalf("seed %d: WeightedThreshold(%d, %v) = %d, want %v", seed, total, m, got, want)
+				t.Fatalf("seed %d: weightedThreshold(%d, %v) = %d, want %v", seed, total, m, got, want)
 			}
 		}
 	}
@@ -274,7 +274,7 @@ func TestQuorumsIntersect(t *testing.T) {
 				quorums = append(quorums, uint32(m))
 			}
 		}
-		f, _ := MaxFaults(len(q.Voters), Byzantine)
+		f, _ := maxFaults(len(q.Voters), Byzantine)
 		for _, a := range quorums {
 			for _, b := range quorums {
 				if weight[a&b] <= q.FaultyWeight() {

@@ -23,7 +23,7 @@ func storeWith(t *testing.T) (*Store, *Manager) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []Answer{m.Add(Node{ID: "d", Domain: "r1"}), m.Fail("a"), m.Add(Node{ID: "e", Standby: true})} {
+	for _, a := range []Answer{m.Apply(Change{Op: OpAdd, Node: Node{ID: "d", Domain: "r1"}}), m.Apply(Change{Op: OpFail, ID: "a"}), m.Apply(Change{Op: OpAdd, Node: Node{ID: "e", Standby: true}})} {
 		if a.Status != OK {
 			t.Fatal(a)
 		}
@@ -52,7 +52,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if a := m2.Apply(Change{Epoch: 3, Op: OpFail, ID: "a"}); a.Status != AlreadyApplied {
 		t.Fatalf("retry after reopening: %+v", a)
 	}
-	if a := m2.Recover("a"); a.Status != OK || a.Epoch != 5 {
+	if a := m2.Apply(Change{Op: OpRecover, ID: "a"}); a.Status != OK || a.Epoch != 5 {
 		t.Fatalf("change after reopening: %+v", a)
 	}
 	// The file is for people too: indented, named fields.
@@ -175,14 +175,14 @@ func TestStoreStaleTemp(t *testing.T) {
 			t.Fatalf("with %d bytes of the next snapshot in the temporary file: epoch %d, %v", n, snap.Config.Epoch, err)
 		}
 		m2, err := Open(s)
-		if err != nil || m2.Epoch() != 4 {
+		if err != nil || m2.Config().Epoch != 4 {
 			t.Fatalf("Open with a stale temporary file: %v", err)
 		}
 	}
 	if after, _ := os.ReadFile(s.Path()); string(after) != string(committed) {
 		t.Fatal("the committed file changed")
 	}
-	if a := m.Recover("a"); a.Status != OK {
+	if a := m.Apply(Change{Op: OpRecover, ID: "a"}); a.Status != OK {
 		t.Fatal(a)
 	}
 	if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
@@ -198,7 +198,7 @@ func TestStoreStaleTemp(t *testing.T) {
 func TestStoreKeepsLastGoodPrevious(t *testing.T) {
 	s, m := storeWith(t)
 	os.WriteFile(s.Path(), []byte("garbage"), 0o644)
-	if a := m.Recover("a"); a.Status != OK {
+	if a := m.Apply(Change{Op: OpRecover, ID: "a"}); a.Status != OK {
 		t.Fatal(a)
 	}
 	prev, err := s.LoadPrevious()
@@ -224,7 +224,7 @@ func TestStoreFailureChangesNothing(t *testing.T) {
 	}
 	before := m.Config()
 	os.RemoveAll(filepath.Join(dir, "sub"))
-	a := m.Fail("a")
+	a := m.Apply(Change{Op: OpFail, ID: "a"})
 	if a.Status != StoreFailed || a.Cause == nil || a.Err() == nil || !errors.Is(a.Err(), a.Cause) {
 		t.Fatalf("answer %+v", a)
 	}
@@ -279,7 +279,7 @@ func TestStoreCrashAtEveryStep(t *testing.T) {
 			}
 			return true
 		}
-		a := m.Recover("a") // epoch 4 -> 5
+		a := m.Apply(Change{Op: OpRecover, ID: "a"}) // epoch 4 -> 5
 		crashAt = nil
 		if crashed == "" {
 			if a.Status != OK || k < 5 {
@@ -302,10 +302,10 @@ func TestStoreCrashAtEveryStep(t *testing.T) {
 			t.Fatalf("seed %d: crash at %s: previous %d, %v", seed, crashed, prev.Config.Epoch, err)
 		}
 		restarted, err := Open(s)
-		if err != nil || restarted.Epoch() != want {
+		if err != nil || restarted.Config().Epoch != want {
 			t.Fatalf("seed %d: restart after a crash at %s: %v", seed, crashed, err)
 		}
-		if a := restarted.Fail("b"); a.Status != OK || a.Epoch != want+1 {
+		if a := restarted.Apply(Change{Op: OpFail, ID: "b"}); a.Status != OK || a.Epoch != want+1 {
 			t.Fatalf("seed %d: after a crash at %s: %+v", seed, crashed, a)
 		}
 		for _, tmp := range []string{s.Path() + ".tmp", s.PreviousPath() + ".tmp"} {

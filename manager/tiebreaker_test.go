@@ -123,10 +123,10 @@ func TestTieBreakerValidation(t *testing.T) {
 	}
 	// A change that drops the tie-breaker from the voters must name another.
 	m := newManager(t, Rule{TieBreaker: "a"}, "a b c d")
-	if a := m.Reconfigure(Proposal{Rule: Rule{TieBreaker: "a"}, Voters: []Vote{{ID: "b"}, {ID: "c"}, {ID: "d"}}}); a.Status != Refused || !strings.Contains(a.Reason, "not a voter") {
+	if a := m.Apply(Change{Op: OpReconfigure, Proposal: Proposal{Rule: Rule{TieBreaker: "a"}, Voters: []Vote{{ID: "b"}, {ID: "c"}, {ID: "d"}}}}); a.Status != Refused || !strings.Contains(a.Reason, "not a voter") {
 		t.Errorf("dropping the tie-breaker: %+v", a)
 	}
-	if a := m.Reconfigure(Proposal{Rule: Rule{TieBreaker: "b"}, Voters: []Vote{{ID: "b"}, {ID: "c"}, {ID: "d"}}}); a.Status != OK {
+	if a := m.Apply(Change{Op: OpReconfigure, Proposal: Proposal{Rule: Rule{TieBreaker: "b"}, Voters: []Vote{{ID: "b"}, {ID: "c"}, {ID: "d"}}}}); a.Status != OK {
 		t.Errorf("dropping a and naming b: %+v", a)
 	}
 }

@@ -268,9 +268,9 @@ func (a *Agent) reconcile(now time.Time) {
 	w := &a.w
 	cfg := a.mgr.Config()
 	if n, ok := cfg.Node(a.self); !ok {
-		a.answer("add "+string(a.self), a.mgr.Add(a.opts.Meta.node(a.self)))
+		a.answer("add "+string(a.self), a.mgr.Apply(manager.Change{Op: manager.OpAdd, Node: a.opts.Meta.node(a.self)}))
 	} else if n.State != manager.Active && n.State != manager.Left && !a.leaving.Load() {
-		a.answer("recover "+string(a.self), a.mgr.Recover(a.self))
+		a.answer("recover "+string(a.self), a.mgr.Apply(manager.Change{Op: manager.OpRecover, ID: a.self}))
 	}
 
 	sa := a.suspectAfterNow()
@@ -284,11 +284,11 @@ func (a *Agent) reconcile(now time.Time) {
 		}
 		switch want {
 		case manager.Active:
-			a.answer("recover "+string(n.ID), a.mgr.Recover(n.ID))
+			a.answer("recover "+string(n.ID), a.mgr.Apply(manager.Change{Op: manager.OpRecover, ID: n.ID}))
 		case manager.Suspect:
-			a.answer("suspect "+string(n.ID), a.mgr.Suspect(n.ID))
+			a.answer("suspect "+string(n.ID), a.mgr.Apply(manager.Change{Op: manager.OpSuspect, ID: n.ID}))
 		case manager.Failed:
-			a.answer("fail "+string(n.ID), a.mgr.Fail(n.ID))
+			a.answer("fail "+string(n.ID), a.mgr.Apply(manager.Change{Op: manager.OpFail, ID: n.ID}))
 		}
 	}
 
@@ -297,7 +297,7 @@ func (a *Agent) reconcile(now time.Time) {
 		switch {
 		case p.self || member:
 		case p.state == peerAlive:
-			a.answer("add "+p.name, a.mgr.Add(p.meta.node(manager.NodeID(p.name))))
+			a.answer("add "+p.name, a.mgr.Apply(manager.Change{Op: manager.OpAdd, Node: p.meta.node(manager.NodeID(p.name))}))
 		case now.Sub(p.since) > forgetAfter*a.window:
 			delete(w.peers, p.name) // gone and no longer a member
 		}
@@ -318,7 +318,7 @@ func (a *Agent) reconcile(now time.Time) {
 		}
 		w.jointTried = time.Time{}
 		_ = a.mgr.Committed(cfg.Epoch) // verified above; a failed save is retried with the next change
-		a.answer("leave joint phase", a.mgr.LeaveJoint())
+		a.answer("leave joint phase", a.mgr.Apply(manager.Change{Op: manager.OpLeaveJoint}))
 		w.again = true
 		return
 	}
@@ -376,7 +376,7 @@ func (a *Agent) removeDeparted(cfg manager.Config, now time.Time) bool {
 			}
 			continue
 		}
-		a.answer("remove "+string(n.ID), a.mgr.Remove(n.ID))
+		a.answer("remove "+string(n.ID), a.mgr.Apply(manager.Change{Op: manager.OpRemove, ID: n.ID}))
 		a.w.again = true
 		return true
 	}
@@ -512,7 +512,7 @@ func (a *Agent) adjust(cfg manager.Config, p manager.Proposal, why string, now t
 func (a *Agent) recommend() {
 	w := &a.w
 	rec, err := a.adv.Recommend(a.opts.Targets, a.strat...)
-	w.rec, w.recErr, w.recEpoch = rec, "", a.mgr.Epoch()
+	w.rec, w.recErr, w.recEpoch = rec, "", a.mgr.Config().Epoch
 	if err != nil {
 		w.recErr = err.Error()
 	}

@@ -232,9 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		qml.FailureDetectionTime(conf, 3).Round(100*time.Millisecond), c.window)
 	out.setAgent(agent)
 
-	if err := agent.Manager().Publish(c.name); err != nil {
-		fmt.Fprintln(stderr, "metrics:", err)
-	}
+	publishMetrics(c.name, agent.Manager())
 	var srv *http.Server
 	if c.http != "" {
 		ln, err := net.Listen("tcp", c.http)
@@ -262,7 +260,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		srv.Shutdown(sctx)
 		cancel()
 	}
-	agent.Manager().Unpublish()
 	if err := agent.Close(); err != nil {
 		fmt.Fprintln(stderr, "leave:", err)
 	}
@@ -396,4 +393,34 @@ func (f *logFilter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return f.w.Write(p)
+}
+
+// metricsVar is the expvar variable holding the manager's Metrics, keyed by
+// the member's name.
+const metricsVar = "lockstep_quorum_manager"
+
+// published are the managers metricsVar shows, by member name: expvar
+// names cannot be published twice in a process, and tests run several
+// agents in one.
+var published struct {
+	sync.Mutex
+	by map[string]*manager.Manager
+}
+
+func publishMetrics(name string, m *manager.Manager) {
+	published.Lock()
+	defer published.Unlock()
+	if published.by == nil {
+		published.by = map[string]*manager.Manager{}
+		expvar.Publish(metricsVar, expvar.Func(func() any {
+			published.Lock()
+			defer published.Unlock()
+			out := make(map[string]manager.Metrics, len(published.by))
+			for name, m := range published.by {
+				out[name] = m.Metrics()
+			}
+			return out
+		}))
+	}
+	published.by[name] = m
 }

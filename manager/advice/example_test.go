@@ -31,7 +31,7 @@ func Example() {
 			}
 		}
 	}
-	m.Fail("e")
+	m.Apply(manager.Change{Op: manager.OpFail, ID: "e"})
 
 	rec, err := adv.Recommend(advice.Targets{MaxLatency: 20 * time.Millisecond}, advice.FaultToleranceStrategy{})
 	if err != nil {
@@ -43,7 +43,7 @@ func Example() {
 		fmt.Println("  -", line)
 	}
 	fmt.Println("impact:", rec.Impact.Summary)
-	adj := m.Adjust(m.Epoch()+1, rec.Proposal, nil)
+	adj := m.Adjust(m.Config().Epoch+1, rec.Proposal, nil)
 	fmt.Println("adjust:", adj.Answer.Status, "voters", adj.After.IDs())
 	fmt.Print(adv.Describe())
 	// Output:

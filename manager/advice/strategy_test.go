@@ -111,8 +111,8 @@ func TestScenarioRackLoss(t *testing.T) {
 		mesh(t, m, map[manager.NodeID]int{"a": 1, "b": 1, "c": 2, "d": 2, "e": 3, "f": 2, "g": 3}, func(x, y manager.NodeID) bool {
 			return x == "a" || x == "b" || y == "a" || y == "b"
 		})
-		m.Fail("a")
-		m.Fail("b")
+		m.Apply(manager.Change{Op: manager.OpFail, ID: "a"})
+		m.Apply(manager.Change{Op: manager.OpFail, ID: "b"})
 		return m
 	}
 	m := setup("a@r1 b@r1 c@r2 d@r2 e@r3 f@r2* g@r3*")
@@ -140,7 +140,7 @@ func TestScenarioRackLoss(t *testing.T) {
 
 	// At most (voters-1)/2 replacements at once.
 	many := setup("a b c d e f* g* h*")
-	many.Fail("c")
+	many.Apply(manager.Change{Op: manager.OpFail, ID: "c"})
 	limited := recommend(t, many, FaultToleranceStrategy{}, Targets{})
 	reasoned(t, limited, "replace failed voter a with standby f", "replace failed voter b with standby g",
 		"failed voter c stays: the (voters-1)/2 removal limit leaves no room")
@@ -190,7 +190,7 @@ func TestScenarioPartition(t *testing.T) {
 
 	// A failed voter is replaced only by a standby on the quorum's side.
 	m = setup("a b c d e f* g*", map[manager.NodeID]int{"a": 0, "b": 0, "c": 0, "f": 0, "d": 1, "e": 1, "g": 1})
-	m.Fail("e")
+	m.Apply(manager.Change{Op: manager.OpFail, ID: "e"})
 	hybrid = recommend(t, m, HybridStrategy{}, Targets{})
 	if !slices.ContainsFunc(hybrid.Proposal.Voters, func(v manager.Vote) bool { return v.ID == "f" }) ||
 		slices.ContainsFunc(hybrid.Proposal.Voters, func(v manager.Vote) bool { return v.ID == "g" }) {
@@ -229,7 +229,7 @@ func TestRecommendBest(t *testing.T) {
 		}
 	}
 	for _, id := range ids("a b c") {
-		m.Fail(id)
+		m.Apply(manager.Change{Op: manager.OpFail, ID: id})
 	}
 	r := recommend(t, m, PerformanceStrategy{}, Targets{})
 	if r.Nodes != nil || r.Confidence != 0 {
