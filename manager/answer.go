@@ -19,6 +19,9 @@ const (
 	OpReconfigure Op = "reconfigure" // a new quorum system (a Proposal)
 	OpLeaveJoint  Op = "leave-joint" // end a joint phase: the incoming voters alone decide
 	OpRollback    Op = "rollback"    // an adjustment undone
+	// OpAllSeen ends wait_for_all: Change.Seen lists members seen up at
+	// the same time, which must include every voter (Rule.WaitForAll).
+	OpAllSeen Op = "all-seen"
 )
 
 // Step is what an Event records.
@@ -69,6 +72,8 @@ type Change struct {
 	ID NodeID `json:"id,omitempty"`
 	// Proposal is the new quorum system (OpReconfigure).
 	Proposal Proposal `json:"proposal,omitzero"`
+	// Seen lists the members seen up at once (OpAllSeen).
+	Seen []NodeID `json:"seen,omitempty"`
 }
 
 // Status is the kind of answer a request gets.

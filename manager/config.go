@@ -72,6 +72,20 @@ type Node struct {
 	// Weight is the node's vote when the rule is weighted, MinWeight to
 	// MaxWeight. 0 in a request means One.
 	Weight Weight `json:"weight"`
+	// Witness: a voter that keeps each object's 32-byte vector but not its
+	// data (votequorum's quorum device, made to vote on objects too). Its
+	// vector counts in the chain like any replica's, so a quorum can form
+	// with one data replica and the witness; but a decision names a data
+	// replica as the leader, and when only witnesses hold the chain's
+	// head the verdict is NoCopy (the data is on replicas not read), never
+	// an older copy. Guarantee: two data replicas and a witness survive the
+	// loss of any one of the three without serving stale data. Risk: an
+	// object written while one data replica was down has one data copy;
+	// while that copy is down too the object is unavailable (NoCopy), where
+	// a third data replica would serve it. Repairing a witness writes its
+	// vector only. A standby
+	// witness keeps vectors without voting, ready to replace a witness.
+	Witness bool `json:"witness,omitempty"`
 }
 
 // Voting reports whether the node is a voter: neither a standby nor leaving.
@@ -109,6 +123,11 @@ type Config struct {
 	// the phase ends, a decision needs a quorum of it as well as one of the
 	// current voters, so old and new quorums cannot decide apart.
 	Outgoing *Quorum `json:"outgoing,omitempty"`
+	// Waiting: under Rule.WaitForAll or Rule.TwoNode, the configuration
+	// has not yet seen every voter up at once (see OpAllSeen), so only all
+	// the voters together are a quorum. New sets it; OpAllSeen ends it for
+	// good.
+	Waiting bool `json:"waiting,omitempty"`
 }
 
 // Clone returns a deep copy.
@@ -137,7 +156,7 @@ func (c Config) Node(id NodeID) (Node, bool) {
 // Quorum returns the quorum system of the current (incoming) voters: every
 // node that is neither a standby nor Left.
 func (c Config) Quorum() Quorum {
-	q := Quorum{Rule: c.Rule}
+	q := Quorum{Rule: c.Rule, waiting: c.Waiting}
 	for _, n := range c.Nodes {
 		if n.Voting() {
 			q.Voters = append(q.Voters, Voter{ID: n.ID, Weight: n.Weight, Domain: n.Domain})

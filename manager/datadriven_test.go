@@ -18,11 +18,12 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the outpu
 // TestData runs the scripts in testdata/: each block is a command, a line
 // "----", and the output it must print, up to a blank line. Commands:
 //
-//	new [majority|byzantine] [weighted] [domains] [min=N] [tie=ID] NODE...   (NODE as in config: a@r1 s* x! w:1500)
+//	new [majority|byzantine] [weighted] [domains] [min=N] [tie=ID] [auto-tie] [two-node] [wait-all] NODE...
+//	    (NODE: a@r1 domain, s* standby, x! failed, w~ witness, v:1500 weight)
 //	add NODE | remove ID | fail ID | recover ID | suspect ID
 //	reconfigure [RULE...] VOTER...   (VOTER: id or id:weight)
 //	adjust [fail=K] [RULE...] VOTER...   (the K-th verification fails)
-//	leave-joint | commit EPOCH | describe
+//	leave-joint | seen ID... | commit EPOCH | describe
 //	retry EPOCH COMMAND...   (the command at an explicit epoch)
 //	decide ID=ID0/ID1...   (one object's vectors, SPEC.md's letters)
 //	quorum ID...   (whether these members, say one side of a partition, hold a quorum)
@@ -80,13 +81,13 @@ func run(t *testing.T, m **Manager, f []string) string {
 	cmd, args := f[0], f[1:]
 	if cmd == "new" {
 		var rule Rule
-		var nodes []string
+		var nodes []Node
 		for _, a := range args {
 			if !ruleWord(&rule, a) {
-				nodes = append(nodes, a)
+				nodes = append(nodes, parseNode(a))
 			}
 		}
-		mgr, err := New(nil, config(t, rule, strings.Join(nodes, " ")).Nodes, rule)
+		mgr, err := New(nil, nodes, rule)
 		if err != nil {
 			return "error: " + err.Error()
 		}
@@ -177,6 +178,8 @@ func change(t *testing.T, f []string) Change {
 		return Change{Op: OpLeaveJoint}
 	case "reconfigure":
 		return Change{Op: OpReconfigure, Proposal: proposal(f[1:])}
+	case "seen":
+		return Change{Op: OpAllSeen, Seen: ids(strings.Join(f[1:], " "))}
 	}
 	t.Fatalf("unknown command %q", f[0])
 	return Change{}
@@ -211,6 +214,12 @@ func ruleWord(r *Rule, a string) bool {
 		r.Domains = true
 	case strings.HasPrefix(a, "tie="):
 		r.TieBreaker = NodeID(strings.TrimPrefix(a, "tie="))
+	case a == "auto-tie":
+		r.AutoTieBreaker = true
+	case a == "two-node":
+		r.TwoNode = true
+	case a == "wait-all":
+		r.WaitForAll = true
 	case strings.HasPrefix(a, "min="):
 		n, _ := strconv.Atoi(strings.TrimPrefix(a, "min="))
 		r.MinVoters = n

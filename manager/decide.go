@@ -21,11 +21,15 @@ const (
 	Quorate
 	// SplitBrain: two or more chains tie for longest (kernel Forked).
 	SplitBrain
+	// NoCopy: the longest chain holds a quorum, but only witnesses (see
+	// Node.Witness) among the replicas read are at its head: the data is
+	// on replicas not read. Nothing older may be served in its place.
+	NoCopy
 )
 
-var verdictNames = [...]string{"no quorum", "quorate", "split-brain"}
+var verdictNames = [...]string{"no quorum", "quorate", "split-brain", "no copy"}
 
-// String returns "no quorum", "quorate" or "split-brain".
+// String returns "no quorum", "quorate", "split-brain" or "no copy".
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) {
 		return verdictNames[v]
@@ -42,8 +46,9 @@ type Decision struct {
 	Epoch   uint64        `json:"epoch"`   // the configuration it was judged under
 	Result  kernel.Result `json:"result"`  // the kernel's answer (kernel.Roles)
 	Roles   []kernel.Role `json:"roles"`   // each replica's role, by index
-	// Leader is the replica index holding the head of the longest chain,
-	// -1 on split-brain; LeaderNode is its node. Authoritative only when
+	// Leader is the replica index holding the head of the longest chain
+	// (the first such data replica: never a witness), -1 on split-brain
+	// and NoCopy; LeaderNode is its node. Authoritative only when
 	// Quorate (otherwise it is merely the most advanced copy seen).
 	Leader     int    `json:"leader"`
 	LeaderNode NodeID `json:"leader_node,omitempty"` // replicas[Leader]
@@ -146,8 +151,11 @@ func (c Config) decide(qs []Quorum, vectors [][]byte, replicas []NodeID) (Decisi
 	}
 	d.Reason = fmt.Sprintf("chain of %d (%s) holds %s of %s votes, a quorum needs %s",
 		len(chain), joinIDs(chain), qs[0].fmtVotes(d.Tally.Weight), qs[0].fmtVotes(qs[0].TotalWeight()), qs[0].fmtVotes(d.Tally.Threshold))
-	if tb := c.Rule.TieBreaker; tb != "" {
+	if tb := qs[0].tieBreaker(); tb != "" {
 		d.Reason += fmt.Sprintf(" (or half, with the tie-breaker %s)", tb)
+	}
+	if c.Waiting {
+		d.Reason += fmt.Sprintf(" and, until all are seen at once (wait_for_all), all %d voters", len(qs[0].Voters))
 	}
 	if c.Rule.Domains {
 		d.Reason += fmt.Sprintf(" and a majority in %d domains (has %d)", d.Tally.DomainsNeeded, d.Tally.Domains)
@@ -160,8 +168,24 @@ func (c Config) decide(qs []Quorum, vectors [][]byte, replicas []NodeID) (Decisi
 		d.Verdict = NoQuorum
 		return d, nil
 	}
-	d.Verdict = Quorate
 	d.Repair = repairOrder(depths)
+	if n, _ := c.Node(d.LeaderNode); n.Witness {
+		// The kernel names the first replica at the head; serve a data one.
+		d.Leader = -1
+		for i, id := range replicas {
+			if n, _ := c.Node(id); roles[i] == kernel.Current && !n.Witness {
+				d.Leader = i
+				break
+			}
+		}
+		if d.Leader < 0 {
+			d.Verdict, d.LeaderNode, d.Repair = NoCopy, "", []int{}
+			d.Reason += "; only witnesses hold the chain's head: its data is on replicas not read"
+			return d, nil
+		}
+		d.LeaderNode = replicas[d.Leader]
+	}
+	d.Verdict = Quorate
 	return d, nil
 }
 

@@ -38,6 +38,9 @@ func parseNode(w string) Node {
 	if strings.HasSuffix(w, "!") {
 		n.State, w = Failed, strings.TrimSuffix(w, "!")
 	}
+	if strings.HasSuffix(w, "~") {
+		n.Witness, w = true, strings.TrimSuffix(w, "~")
+	}
 	if i := strings.IndexByte(w, '@'); i >= 0 {
 		n.Domain, w = w[i+1:], w[:i]
 	}

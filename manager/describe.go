@@ -29,6 +29,12 @@ func (c Config) DescribeColumns(headers []string, cells func(NodeID) []string) s
 		}
 	}
 	b.WriteByte('\n')
+	if tb := q.tieBreaker(); tb != "" && c.Rule.TieBreaker == "" {
+		fmt.Fprintf(&b, "tie-breaker: %s (the lowest voter ID)\n", tb)
+	}
+	if c.Waiting {
+		fmt.Fprintf(&b, "wait_for_all: no quorum until all %d voters are seen up at once (OpAllSeen)\n", len(q.Voters))
+	}
 	if c.Outgoing != nil {
 		fmt.Fprintf(&b, "joint phase: decisions also need a quorum of the outgoing voters %s (%s)\n",
 			joinIDs(c.Outgoing.IDs()), c.Outgoing.Rule)
@@ -46,6 +52,8 @@ func (c Config) DescribeColumns(headers []string, cells func(NodeID) []string) s
 			role = "leaving"
 		case n.Standby:
 			role = "standby"
+		case n.Witness:
+			role = "witness"
 		}
 		if c.Outgoing != nil && c.Outgoing.Has(n.ID) != n.Voting() {
 			if n.Voting() {

@@ -21,8 +21,9 @@ import (
 // makes the next wait until the caller declares this one committed.
 // Risk: a voter gone for the window but alive behind a partition comes
 // back a standby, and must be promoted again; with two voters left, the
-// last step needs Rule.TieBreaker (the holder alone is then a quorum of
-// two, and the other side of an even split is not).
+// last step needs a tie-breaker (Rule.TieBreaker, AutoTieBreaker or
+// TwoNode: the holder alone is then a quorum of two, and the other side of
+// an even split is not).
 func (c Config) LastManStanding(gone []NodeID, floor int) (p Proposal, why string, ok bool) {
 	q := c.Quorum()
 	floor = max(floor, c.Rule.MinVoters, 1)
@@ -46,6 +47,9 @@ func (c Config) LastManStanding(gone []NodeID, floor int) (p Proposal, why strin
 	p.Voters = slices.DeleteFunc(p.Voters, func(v Vote) bool { return v.ID == drop })
 	if p.Rule.TieBreaker == drop {
 		p.Rule.TieBreaker = "" // it goes with its holder
+	}
+	if p.Rule.TwoNode && len(p.Voters) < 2 {
+		p.Rule.TwoNode = false // one voter left: nothing to split
 	}
 	return p, fmt.Sprintf("drop %s, gone: %d voters left", drop, len(p.Voters)), true
 }

@@ -31,7 +31,7 @@ type Manager struct {
 	// read path, which reads it without the lock: every commit stores a
 	// fresh one.
 	published atomic.Pointer[decideView]
-	decided   [3]atomic.Uint64 // decisions by Verdict
+	decided   [4]atomic.Uint64 // decisions by Verdict
 }
 
 // counters are the metrics that count events (decisions are counted in
@@ -44,7 +44,7 @@ type counters struct {
 // rule as epoch 1, saved to store unless store is nil. It refuses a store
 // that already holds a file, valid or not: use Open.
 func New(store *Store, nodes []Node, rule Rule) (*Manager, error) {
-	cfg := Config{Epoch: 1, Rule: rule}
+	cfg := Config{Epoch: 1, Rule: rule, Waiting: rule.WaitForAll || rule.TwoNode}
 	for i, n := range nodes {
 		if n.Weight == 0 {
 			n.Weight = One
@@ -287,172 +287,6 @@ func fingerprint(c Change) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// plan validates c against the configuration in force and returns the next
-// configuration, its event and the answer; ok is false when there is
-// nothing to commit (ans says why). adj is the adjustment making the
-// request, 0 for none.
-func (m *Manager) plan(c Change, adj uint64) (next Config, ev Event, ans Answer, ok bool) {
-	cur := m.cfg
-	answer := func(s Status, format string, args ...any) (Config, Event, Answer, bool) {
-		return Config{}, Event{}, Answer{Status: s, Epoch: cur.Epoch, Joint: cur.Joint(), Reason: fmt.Sprintf(format, args...)}, false
-	}
-	if c.Op == OpAdd && c.Node.Weight == 0 {
-		c.Node.Weight = One
-	}
-	fp := fingerprint(c)
-	switch {
-	case c.Epoch == 0:
-		c.Epoch = cur.Epoch + 1
-	case c.Epoch <= cur.Epoch:
-		for _, e := range m.history {
-			if e.Epoch == c.Epoch && e.Step == StepApplied {
-				if e.Fingerprint == fp && m.inForce(c, adj) {
-					return answer(AlreadyApplied, "epoch %d already applied this change, and it is in force", c.Epoch)
-				}
-				if e.Fingerprint == fp {
-					return answer(Conflict, "epoch %d applied this change, but a later epoch undid it: it is not in force (submit it again for epoch %d)", c.Epoch, cur.Epoch+1)
-				}
-				return answer(Conflict, "epoch %d was made by a different change (%s %s)", c.Epoch, e.Op, e.Node)
-			}
-		}
-		return answer(EpochNotNext, "epoch %d is past (now %d) and no longer in the history", c.Epoch, cur.Epoch)
-	case c.Epoch > cur.Epoch+1:
-		return answer(EpochNotNext, "epoch %d is not next: the configuration is at epoch %d", c.Epoch, cur.Epoch)
-	}
-	busy := func() (string, bool) {
-		if m.adjusting != 0 && m.adjusting != adj {
-			return fmt.Sprintf("adjustment %d is in progress", m.adjusting), true
-		}
-		if cur.Joint() && c.Op != OpLeaveJoint && adj == 0 {
-			return fmt.Sprintf("epoch %d is a joint phase: leave it first", cur.Epoch), true
-		}
-		return "", false
-	}
-
-	// One pending change of the quorum system at a time (see Committed).
-	uncommitted := func() (string, bool) {
-		if m.changed > m.committed {
-			return fmt.Sprintf("epoch %d changed the quorum system and is not committed yet: call Committed(%d) once a quorum has it", m.changed, m.changed), true
-		}
-		return "", false
-	}
-
-	next = cur.Clone()
-	next.Epoch = c.Epoch
-	ev = Event{Epoch: c.Epoch, Op: c.Op, Step: StepApplied, Adjustment: adj, Fingerprint: fp}
-	changesVoters := false
-	switch c.Op {
-	case OpAdd:
-		n := c.Node
-		ev.Node = n.ID
-		if err := n.validate(); err != nil {
-			return answer(Refused, "%v", err)
-		}
-		if old, ok := cur.Node(n.ID); ok {
-			if old == n {
-				return answer(AlreadyApplied, "%s is already a member as given", n.ID)
-			}
-			return answer(Conflict, "%s is already a member (%s)", n.ID, old.State)
-		}
-		if n.State == Left {
-			return answer(Refused, "a new member cannot have left")
-		}
-		if len(cur.Nodes) >= maxMembers {
-			return answer(Refused, "the configuration already has %d members, the most allowed", maxMembers)
-		}
-		next.Nodes = append(next.Nodes, n)
-		slices.SortFunc(next.Nodes, func(a, b Node) int { return cmp.Compare(a.ID, b.ID) })
-		changesVoters = n.Voting()
-		ev.Detail = fmt.Sprintf("added %s as a %s", n.ID, map[bool]string{true: "voter", false: "standby"}[n.Voting()])
-	case OpRemove:
-		ev.Node = c.ID
-		old, ok := cur.Node(c.ID)
-		if !ok || old.State == Left {
-			return answer(UnknownMembers, "%q is not a member", c.ID)
-		}
-		if m.adjusting != 0 && adj != m.adjusting && slices.ContainsFunc(m.restore.Voters, func(v Vote) bool { return v.ID == c.ID }) {
-			return answer(Conflict, "adjustment %d is verifying and may roll back to a quorum system with %s as a voter: remove it after the adjustment", m.adjusting, c.ID)
-		}
-		next.Nodes = slices.DeleteFunc(next.Nodes, func(n Node) bool { return n.ID == c.ID })
-		changesVoters = old.Voting()
-		ev.Detail = fmt.Sprintf("removed %s", c.ID)
-	case OpSuspect, OpFail, OpRecover:
-		ev.Node = c.ID
-		old, ok := cur.Node(c.ID)
-		if !ok {
-			return answer(UnknownMembers, "%q is not a member", c.ID)
-		}
-		if old.State == Left {
-			return answer(Conflict, "%s has left", c.ID)
-		}
-		state := map[Op]NodeState{OpSuspect: Suspect, OpFail: Failed, OpRecover: Active}[c.Op]
-		if old.State == state {
-			return answer(AlreadyApplied, "%s is already %s", c.ID, state)
-		}
-		i, _ := slices.BinarySearchFunc(next.Nodes, c.ID, func(n Node, id NodeID) int { return cmp.Compare(n.ID, id) })
-		next.Nodes[i].State = state
-		ev.Detail = fmt.Sprintf("%s: %s -> %s", c.ID, old.State, state)
-	case OpReconfigure:
-		if why, b := busy(); b {
-			return answer(Conflict, "%s", why)
-		}
-		p, err := cur.WithProposal(c.Proposal)
-		var unknown *errUnknown
-		if errors.As(err, &unknown) {
-			return answer(UnknownMembers, "proposal names %s", joinIDs(unknown.ids))
-		}
-		if err != nil {
-			return answer(Refused, "%v", err)
-		}
-		if cur.SameQuorums(p) {
-			return answer(AlreadyApplied, "the proposed quorum system is already in force")
-		}
-		p.Epoch = c.Epoch
-		next = p
-		changesVoters = true
-		ev.Detail = fmt.Sprintf("%d voters, %s", len(next.Quorum().Voters), next.Rule)
-	case OpLeaveJoint:
-		if m.adjusting != 0 && m.adjusting != adj {
-			return answer(Conflict, "adjustment %d is in progress", m.adjusting)
-		}
-		if !cur.Joint() {
-			return answer(Conflict, "epoch %d is not a joint phase", cur.Epoch)
-		}
-		if why, b := uncommitted(); b {
-			return answer(Conflict, "%s", why)
-		}
-		next.Outgoing = nil
-		next.Nodes = slices.DeleteFunc(next.Nodes, func(n Node) bool { return n.State == Left })
-		ev.Detail = "the incoming voters alone decide"
-	default:
-		return answer(Refused, "unknown op %q", c.Op)
-	}
-
-	if changesVoters {
-		if why, b := busy(); b {
-			return answer(Conflict, "%s", why)
-		}
-		if why, b := uncommitted(); b {
-			return answer(Conflict, "%s", why)
-		}
-		var why string
-		next, why = m.guard(cur, next)
-		if why != "" {
-			return answer(Refused, "%s", why)
-		}
-	}
-	if err := next.Validate(); err != nil {
-		return answer(Refused, "%v", err)
-	}
-	ev.Joint = next.Joint()
-	ans = Answer{Status: OK, Epoch: next.Epoch, Joint: next.Joint()}
-	if next.Joint() && !cur.Joint() {
-		ev.Detail += "; old and new quorums might not intersect: joint phase"
-		ans.Reason = fmt.Sprintf("joint phase: decisions need a quorum of the old and the new voters; apply OpLeaveJoint once epoch %d is committed", next.Epoch)
-	}
-	return next, ev, ans, true
-}
-
 // guard applies the safety rules to a change of the voters from cur to
 // next: it refuses (a reason) removing more than (voters-1)/2 voters at
 // once (half, when the tie-breaker stays), too few voters, or a quorum the
@@ -471,7 +305,7 @@ func (m *Manager) guard(cur, next Config) (Config, string) {
 		}
 	}
 	limit, rule := (len(old.Voters)-1)/2, "(voters-1)/2"
-	if tb := old.Rule.TieBreaker; tb != "" && nq.Has(tb) {
+	if tb := old.tieBreaker(); tb != "" && nq.Has(tb) {
 		// The half removed lacks the tie-breaker: no quorum of the old
 		// system (last_man_standing's last step from two voters to one).
 		limit, rule = len(old.Voters)/2, "half, the tie-breaker staying"

@@ -25,6 +25,7 @@ type Metrics struct {
 	DecisionsQuorate    uint64 `json:"decisions_quorate"`
 	DecisionsSplitBrain uint64 `json:"decisions_split_brain"` // Forked kernel results
 	DecisionsNoQuorum   uint64 `json:"decisions_no_quorum"`   // chains short of a quorum
+	DecisionsNoCopy     uint64 `json:"decisions_no_copy"`     // quorate, but only witnesses were at the head
 	// Adjustments completed, rolled back, and refused.
 	Adjustments uint64 `json:"adjustments"`
 	Rollbacks   uint64 `json:"rollbacks"` // adjustments undone after failed verification
@@ -46,7 +47,8 @@ func (m *Manager) Metrics() Metrics {
 		Quorum: t.Quorum, Threshold: q.Threshold(), TotalWeight: q.TotalWeight(), HealthyWeight: q.Tally(healthy).Weight,
 		Tolerance: t.Crash, NearLoss: t.Crash <= 0, SurvivesDomainLoss: t.SurvivesDomainLoss, Domains: t.Domains,
 		DecisionsQuorate: m.decided[Quorate].Load(), DecisionsSplitBrain: m.decided[SplitBrain].Load(), DecisionsNoQuorum: m.decided[NoQuorum].Load(),
-		Adjustments: c.adjustments, Rollbacks: c.rollbacks, Refusals: c.refused,
+		DecisionsNoCopy: m.decided[NoCopy].Load(),
+		Adjustments:     c.adjustments, Rollbacks: c.rollbacks, Refusals: c.refused,
 	}
 	return met
 }

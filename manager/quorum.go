@@ -157,6 +157,26 @@ type Rule struct {
 	// then stops both sides, as without the rule. It must be a voter; a
 	// change that drops it must name another (or none).
 	TieBreaker NodeID `json:"tie_breaker,omitempty"`
+	// AutoTieBreaker, when TieBreaker is empty, makes the voter with the
+	// lowest ID the tie-breaker (votequorum's auto_tie_breaker default):
+	// the same guarantee and risk, and the role moves when that voter is
+	// removed.
+	AutoTieBreaker bool `json:"auto_tie_breaker,omitempty"`
+	// WaitForAll (votequorum's wait_for_all): a new configuration is not
+	// quorate until every voter has been seen up at once (Config.Waiting,
+	// ended by OpAllSeen); until then only all the voters together are a
+	// quorum. Guarantee: members that bootstrap while cut off from each
+	// other never act on a partial view. Risk: a voter that never comes up
+	// keeps the new cluster unavailable until an operator removes it.
+	WaitForAll bool `json:"wait_for_all,omitempty"`
+	// TwoNode is votequorum's two_node made safe without fencing: exactly
+	// two voters, WaitForAll at bootstrap, and the tie-breaker (the named
+	// one, else the lower ID) alone is a quorum. Guarantee: the two can
+	// never both act, whatever splits them, and the cluster survives the
+	// other voter's loss. Risk: losing the tie-breaker stops the cluster
+	// (votequorum instead lets either side race to fence the other); add a
+	// witness (Node.Witness) as a third vote to survive either loss.
+	TwoNode bool `json:"two_node,omitempty"`
 }
 
 // Validate reports a rule that names an unknown model or a bad minimum.
@@ -167,8 +187,8 @@ func (r Rule) Validate() error {
 	if r.MinVoters < 0 || r.MinVoters > maxMembers {
 		return fmt.Errorf("manager: rule.MinVoters must be from 0 to %d, got %d", maxMembers, r.MinVoters)
 	}
-	if r.TieBreaker != "" && r.Model != Crash {
-		return fmt.Errorf("manager: rule.TieBreaker: a tie-breaker needs the crash rule (a Byzantine quorum is more than two-thirds, never half)")
+	if (r.TieBreaker != "" || r.AutoTieBreaker || r.TwoNode) && r.Model != Crash {
+		return fmt.Errorf("manager: rule: a tie-breaker (TieBreaker, AutoTieBreaker, TwoNode) needs the crash rule (a Byzantine quorum is more than two-thirds, never half)")
 	}
 	return nil
 }
@@ -190,8 +210,17 @@ func (r Rule) String() string {
 	if r.MinVoters > 1 {
 		fmt.Fprintf(&b, ", min %d voters", r.MinVoters)
 	}
-	if r.TieBreaker != "" {
+	if r.TwoNode {
+		b.WriteString(", two_node")
+	}
+	switch {
+	case r.TieBreaker != "":
 		fmt.Fprintf(&b, ", tie-breaker %s", r.TieBreaker)
+	case r.AutoTieBreaker && !r.TwoNode:
+		b.WriteString(", auto tie-breaker")
+	}
+	if r.WaitForAll {
+		b.WriteString(", wait_for_all")
 	}
 	return b.String()
 }
@@ -210,6 +239,19 @@ type Voter struct {
 type Quorum struct {
 	Rule   Rule    `json:"rule"`   // how votes make a quorum
 	Voters []Voter `json:"voters"` // sorted by ID
+	// waiting: only every voter together is a quorum (Config.Waiting).
+	waiting bool
+}
+
+// tieBreaker is the voter that wins an even split, "" for none.
+func (q Quorum) tieBreaker() NodeID {
+	if q.Rule.TieBreaker != "" || len(q.Voters) == 0 {
+		return q.Rule.TieBreaker
+	}
+	if q.Rule.AutoTieBreaker || q.Rule.TwoNode {
+		return q.Voters[0].ID // sorted: the lowest ID
+	}
+	return ""
 }
 
 // NewQuorum returns the quorum system of the voters (copied and sorted by
@@ -246,6 +288,9 @@ func (q Quorum) Validate() error {
 	}
 	if id := q.Rule.TieBreaker; id != "" && q.index(id) < 0 {
 		return fmt.Errorf("manager: rule.TieBreaker %q is not a voter", id)
+	}
+	if q.Rule.TwoNode && n != 2 {
+		return fmt.Errorf("manager: rule.TwoNode needs exactly 2 voters, got %d", n)
 	}
 	return nil
 }
@@ -367,7 +412,7 @@ func (q Quorum) tally(in []bool) Tally {
 			t.Weight += q.value(v)
 		}
 	}
-	t.Quorate = t.Voters > 0 && (t.Weight >= t.Threshold || q.winsTie(in, t.Weight))
+	t.Quorate = t.Voters > 0 && (t.Weight >= t.Threshold || q.winsTie(in, t.Weight)) && (!q.waiting || t.Voters == len(q.Voters))
 	if q.Rule.Domains {
 		groups := q.domains()
 		t.DomainsNeeded = len(groups)/2 + 1
@@ -390,10 +435,11 @@ func (q Quorum) tally(in []bool) Tally {
 // winsTie reports whether voters in, holding weight, are exactly half the
 // votes and include the tie-breaker.
 func (q Quorum) winsTie(in []bool, weight uint64) bool {
-	if q.Rule.TieBreaker == "" || 2*weight != q.TotalWeight() {
+	tb := q.tieBreaker()
+	if tb == "" || 2*weight != q.TotalWeight() {
 		return false
 	}
-	i := q.index(q.Rule.TieBreaker)
+	i := q.index(tb)
 	return i >= 0 && in[i]
 }
 
@@ -401,7 +447,10 @@ func (q Quorum) winsTie(in []bool, weight uint64) bool {
 // the votes where a tie-breaker can win a tie. Bounds built on it (joint
 // phases, tolerance) stay safe whatever a tie decides.
 func (q Quorum) leastQuorum() uint64 {
-	if q.Rule.TieBreaker != "" && q.TotalWeight()%2 == 0 {
+	if q.waiting {
+		return q.TotalWeight()
+	}
+	if q.tieBreaker() != "" && q.TotalWeight()%2 == 0 {
 		return q.TotalWeight() / 2
 	}
 	return q.Threshold()
@@ -411,6 +460,8 @@ func (q Quorum) leastQuorum() uint64 {
 func (q Quorum) IsQuorum(ids []NodeID) bool { return q.Tally(ids).Quorate }
 
 // Equal reports whether two quorum systems have the same rule and voters.
+// (Whether a configuration still waits for all voters is not compared: it
+// only ever ends, and every quorum after it meets the all-voters one.)
 func (q Quorum) Equal(o Quorum) bool {
 	return q.Rule == o.Rule && slices.Equal(q.Voters, o.Voters)
 }
@@ -472,6 +523,9 @@ func (q Quorum) MinSize() int {
 	if len(q.Voters) == 0 {
 		return 0
 	}
+	if q.waiting {
+		return len(q.Voters)
+	}
 	t := q.Threshold()
 	if !q.Rule.Domains {
 		heaviest := func(skip int, need uint64) int { // fewest voters (but skip) reaching need
@@ -495,7 +549,7 @@ func (q Quorum) MinSize() int {
 			return len(q.Voters) + 1 // unreachable
 		}
 		size := min(len(q.Voters), heaviest(-1, t))
-		if tb := q.index(q.Rule.TieBreaker); tb >= 0 && q.TotalWeight()%2 == 0 {
+		if tb := q.index(q.tieBreaker()); tb >= 0 && q.TotalWeight()%2 == 0 {
 			half, own := q.TotalWeight()/2, q.value(q.Voters[tb])
 			size = min(size, 1+heaviest(tb, subFloor(half, own)))
 		}
@@ -562,6 +616,9 @@ func (q Quorum) MinSize() int {
 // a tie-breaker a half holding it stays a quorum, so the true count may be
 // higher: tolerance built on it errs on the safe side.
 func (q Quorum) minBreak(in []bool) int {
+	if q.waiting {
+		return 1 // every voter is needed
+	}
 	t := q.Threshold()
 	var have []uint64
 	var sum uint64
@@ -570,6 +627,9 @@ func (q Quorum) minBreak(in []bool) int {
 			have = append(have, q.value(v))
 			sum += q.value(v)
 		}
+	}
+	if sum < t {
+		return 1 // quorate only as the tie-breaker's half: any loss breaks it
 	}
 	slices.SortFunc(have, func(a, b uint64) int { return cmp.Compare(b, a) })
 	flat := 0
