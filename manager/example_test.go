@@ -2,6 +2,7 @@ package manager_test
 
 import (
 	"fmt"
+	"log"
 
 	"github.com/lockstep/quorum/kernel"
 	"github.com/lockstep/quorum/manager"
@@ -85,4 +86,32 @@ func Example() {
 	// d   active  voter    1.000   rack2
 	// e   failed  standby  1.000   rack3
 	// f   active  voter    1.000   rack3
+}
+
+// Two data nodes and a witness, waiting for all at bootstrap: the new
+// cluster is quorate only once all three have been seen at once; then
+// either data node with the witness is a quorum, and an object whose newest
+// state only the witness holds is reported as such (NoCopy) rather than
+// served from an older copy.
+func ExampleNode_witness() {
+	m, err := manager.New(nil, []manager.Node{{ID: "a"}, {ID: "b"}, {ID: "w", Witness: true}},
+		manager.Rule{WaitForAll: true, AutoTieBreaker: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("a, w quorate before all were seen:", m.Config().IsQuorum([]manager.NodeID{"a", "w"}))
+	fmt.Println(m.Apply(manager.Change{Op: manager.OpAllSeen, Seen: []manager.NodeID{"a", "b", "w"}}).Status)
+	fmt.Println("a, w quorate now:", m.Config().IsQuorum([]manager.NodeID{"a", "w"}))
+
+	// b and w took a write (state B on A) while a was away; b is down now.
+	d, err := m.Decide([][]byte{vector('A', 'Z'), vector('B', 'A')}, []manager.NodeID{"a", "w"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(d.Verdict)
+	// Output:
+	// a, w quorate before all were seen: false
+	// ok
+	// a, w quorate now: true
+	// no copy
 }
