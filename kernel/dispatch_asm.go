@@ -33,10 +33,18 @@ func calculateAsm(sources [][]byte, vectorOffset, objectSize, from, to int, resu
 	// Fast writes each Result as one little-endian word: the struct's
 	// four bytes in field order.
 	res := (*uint32)(unsafe.Pointer(unsafe.SliceData(results)))
+	// Small, for few replicas, has no per-object set-up and decides
+	// strangers too. Both are called directly: through a func value the
+	// pointers would escape (noescape holds only for direct calls).
+	small := len(sources) <= asm.SmallMax
 	var slow solver
 	defer slow.Release()
 	for o := from; o < to; o++ {
-		o = asm.Fast(first, len(sources), vectorOffset, objectSize, o, to, res, t)
+		if small {
+			o = asm.Small(first, len(sources), vectorOffset, objectSize, o, to, res, t)
+		} else {
+			o = asm.Fast(first, len(sources), vectorOffset, objectSize, o, to, res, t)
+		}
 		if o == to {
 			break
 		}

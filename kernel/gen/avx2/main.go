@@ -208,6 +208,7 @@ func main() {
 	Store(obj, ReturnIndex(0))
 	RET()
 
+	small()
 	Generate()
 }
 

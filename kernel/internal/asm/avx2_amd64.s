@@ -1411,3 +1411,301 @@ done:
 	VZEROUPPER
 	MOVQ DX, ret+64(FP)
 	RET
+
+// func Small(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
+// Requires: AVX, AVX2
+TEXT ·Small(SB), NOSPLIT, $128-72
+	// Registers: AX ptrs, BX n, CX offset of the object's vector, DX object,
+	// SI replica, DI replica pointer (then leader), R8 masks, R9 na, R10 results,
+	// R11 result, R12 nb, R13 ib, R14 target (0 if none).
+	// Y0 a, Y1 b, Y2 the replica compared, Y3 compare, Y5 zeros, Y12-Y15 scratch.
+	MOVQ  ptrs+0(FP), AX
+	MOVQ  n+8(FP), BX
+	MOVQ  vectorOffset+16(FP), CX
+	MOVQ  from+32(FP), DX
+	MOVQ  objectSize+24(FP), R13
+	IMULQ DX, R13
+	ADDQ  R13, CX
+	MOVQ  results+48(FP), R10
+	MOVQ  target+56(FP), R14
+	VPXOR Y5, Y5, Y5
+	JMP   sobject
+
+snext:
+	INCQ DX
+	ADDQ objectSize+24(FP), CX
+
+sobject:
+	CMPQ    DX, to+40(FP)
+	JAE     done
+	MOVQ    (AX), DI
+	VMOVDQU (DI)(CX*1), Y0
+	MOVQ    $0x00000001, SI
+
+	// Skip the replicas equal to a; b is the first that is not.
+sscan:
+	CMPQ      SI, BX
+	JE        sagreed
+	MOVQ      (AX)(SI*8), DI
+	VMOVDQU   (DI)(CX*1), Y1
+	INCQ      SI
+	VPCMPEQB  Y1, Y0, Y3
+	VPMOVMSKB Y3, R8
+	CMPL      R8, $0xffffffff
+	JE        sscan
+	LEAQ      -1(SI), R13
+	MOVQ      R13, R9
+	MOVQ      $0x00000001, R12
+
+	// Count the replicas after ib: each must be a or b.
+scount:
+	CMPQ      SI, BX
+	JE        srelations
+	MOVQ      (AX)(SI*8), DI
+	VMOVDQU   (DI)(CX*1), Y2
+	INCQ      SI
+	VPCMPEQB  Y2, Y0, Y3
+	VPMOVMSKB Y3, R8
+	CMPL      R8, $0xffffffff
+	JNE       snotA
+	INCQ      R9
+	JMP       scount
+
+snotA:
+	VPCMPEQB  Y2, Y1, Y3
+	VPMOVMSKB Y3, R8
+	CMPL      R8, $0xffffffff
+	JNE       sstrangers
+	INCQ      R12
+	JMP       scount
+
+sagreed:
+	// Every replica holds a: agreed, unless a depends on itself.
+	VPERMQ    $0x4e, Y0, Y12
+	VPCMPEQB  Y0, Y12, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+
+	// leader 0, length n
+	MOVQ BX, R11
+	SHLQ $0x08, R11
+	XORQ DI, DI
+	JMP  swriteA
+
+srelations:
+	// Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).
+	VPERMQ    $0x4e, Y0, Y12
+	VPCMPEQB  Y0, Y12, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPERMQ    $0x4e, Y1, Y13
+	VPCMPEQB  Y1, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y1, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JE        slow
+	CMPW      R8, $0xffff
+	JE        sbOnA
+	SHRL      $0x10, R8
+	CMPW      R8, $0xffff
+	JE        saOnB
+
+	// Unrelated: the larger group wins; equal groups are split-brain.
+	CMPQ R9, R12
+	JA   saWins
+	JB   sbWins
+	MOVL $0x01000000, R11
+	JMP  swriteZero
+
+saWins:
+	// leader 0, length na
+	MOVQ R9, R11
+	SHLQ $0x08, R11
+	XORQ DI, DI
+	JMP  swriteA
+
+sbWins:
+	// leader ib, length nb
+	MOVQ R12, R11
+	SHLQ $0x08, R11
+	ORQ  R13, R11
+	MOVQ R13, DI
+	JMP  swriteB
+
+sbOnA:
+	// b was built on a: leader ib, length n, repair na
+	MOVQ R9, R11
+	SHLQ $0x08, R11
+	ORQ  BX, R11
+	SHLQ $0x08, R11
+	ORQ  R13, R11
+	MOVQ R13, DI
+	JMP  swriteB
+
+saOnB:
+	// a was built on b: leader 0, length n, repair nb
+	MOVQ R12, R11
+	SHLQ $0x08, R11
+	ORQ  BX, R11
+	SHLQ $0x08, R11
+	XORQ DI, DI
+	JMP  swriteA
+
+sstrangers:
+	// Strangers: gather the first 8 bytes of every ID0 and ID1.
+	XORQ SI, SI
+
+sgather:
+	MOVQ (AX)(SI*8), DI
+	MOVQ (DI)(CX*1), R8
+	MOVQ R8, (SP)(SI*8)
+	MOVQ 16(DI)(CX*1), R8
+	MOVQ R8, 64(SP)(SI*8)
+	INCQ SI
+	CMPQ SI, BX
+	JL   sgather
+
+	// Every replica i: its ID1 is no replica's ID0, its ID0 no earlier one's.
+	XORQ SI, SI
+
+souter:
+	MOVQ 64(SP)(SI*8), R8
+	MOVQ (SP)(SI*8), R12
+	XORQ DI, DI
+
+sdeps:
+	CMPQ R8, (SP)(DI*8)
+	JE   slow
+	INCQ DI
+	CMPQ DI, BX
+	JL   sdeps
+	XORQ DI, DI
+
+sids:
+	CMPQ DI, SI
+	JE   sidsDone
+	CMPQ R12, (SP)(DI*8)
+	JE   slow
+	INCQ DI
+	JMP  sids
+
+sidsDone:
+	INCQ SI
+	CMPQ SI, BX
+	JL   souter
+
+	// n >= 3 strangers, one replica each: every chain ties at 1.
+	MOVL $0x01000000, R11
+	JMP  swriteZero
+
+swriteA:
+	MOVL    R11, (R10)(DX*4)
+	TESTQ   R14, R14
+	JE      snext
+	CMPQ    objectSize+24(FP), $0x20
+	JNE     scopy
+	VMOVDQU Y0, (R14)(CX*1)
+	JMP     snext
+
+swriteB:
+	MOVL    R11, (R10)(DX*4)
+	TESTQ   R14, R14
+	JE      snext
+	CMPQ    objectSize+24(FP), $0x20
+	JNE     scopy
+	VMOVDQU Y1, (R14)(CX*1)
+	JMP     snext
+
+swriteZero:
+	MOVL    R11, (R10)(DX*4)
+	TESTQ   R14, R14
+	JE      snext
+	CMPQ    objectSize+24(FP), $0x20
+	JNE     scopy
+	VMOVDQU Y5, (R14)(CX*1)
+	JMP     snext
+
+scopy:
+	MOVQ  target+56(FP), SI
+	TESTQ SI, SI
+	JE    copied
+	MOVQ  objectSize+24(FP), R13
+	MOVQ  DX, R12
+	IMULQ R13, R12
+	ADDQ  R12, SI
+	SUBQ  $0x20, R13
+	XORQ  R8, R8
+	TESTL $0x0000ff00, R11
+	JE    zero
+	MOVQ  (AX)(DI*8), DI
+	ADDQ  DI, R12
+
+copy128:
+	LEAQ    96(R8), DI
+	CMPQ    DI, R13
+	JAE     copy32
+	VMOVDQU (R12)(R8*1), Y12
+	VMOVDQU 32(R12)(R8*1), Y13
+	VMOVDQU 64(R12)(R8*1), Y14
+	VMOVDQU 96(R12)(R8*1), Y15
+	VMOVDQU Y12, (SI)(R8*1)
+	VMOVDQU Y13, 32(SI)(R8*1)
+	VMOVDQU Y14, 64(SI)(R8*1)
+	VMOVDQU Y15, 96(SI)(R8*1)
+	ADDQ    $0x80, R8
+	JMP     copy128
+
+copy32:
+	CMPQ    R8, R13
+	JAE     copyLast
+	VMOVDQU (R12)(R8*1), Y12
+	VMOVDQU Y12, (SI)(R8*1)
+	ADDQ    $0x20, R8
+	JMP     copy32
+
+copyLast:
+	VMOVDQU (R12)(R13*1), Y12
+	VMOVDQU Y12, (SI)(R13*1)
+	JMP     copied
+
+zero:
+	VPXOR Y12, Y12, Y12
+
+zero128:
+	LEAQ    96(R8), DI
+	CMPQ    DI, R13
+	JAE     zero32
+	VMOVDQU Y12, (SI)(R8*1)
+	VMOVDQU Y12, 32(SI)(R8*1)
+	VMOVDQU Y12, 64(SI)(R8*1)
+	VMOVDQU Y12, 96(SI)(R8*1)
+	ADDQ    $0x80, R8
+	JMP     zero128
+
+zero32:
+	CMPQ    R8, R13
+	JAE     zeroLast
+	VMOVDQU Y12, (SI)(R8*1)
+	ADDQ    $0x20, R8
+	JMP     zero32
+
+zeroLast:
+	VMOVDQU Y12, (SI)(R13*1)
+
+copied:
+	JMP snext
+
+slow:
+done:
+	VZEROUPPER
+	MOVQ DX, ret+64(FP)
+	RET

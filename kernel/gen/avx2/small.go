@@ -1,0 +1,267 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// smallMax is the most replicas Small takes: few enough that a replica
+// loop, whole-vector compares and an all-pairs test of strangers cost less
+// than Fast's set-up of lane groups and object pairs.
+const smallMax = 8
+
+// Small's register roles. The names Fast uses for the same jobs keep the
+// same registers, so copyTarget and selfLoop serve both routines.
+var (
+	sOff = RCX // byte offset of the current object's vector in every source
+	sRes = R10 // results
+	sTgt = R14 // target, or 0 when there is none
+	sIB  = R13 // ib, the first replica not on a
+	sA   = Y0  // replica 0's vector
+	sB   = Y1  // the first other vector
+	sV   = Y2  // the replica being compared
+	sEq  = Y3  // a compare result
+	zero = Y5  // all zeros: the target object of a split-brain
+)
+
+// small emits Small: the whole batch loop for 1 <= n <= smallMax replicas,
+// one object at a time. Per object, a is replica 0's vector; replicas equal
+// to a are skipped; b is the first that differs; every later replica must
+// equal a or b and is counted. Then a and b are related as in Fast's
+// decide. A replica on neither a nor b sends the object to the strangers
+// test: if every replica is its own stranger (the common object of three
+// or more vectors, a long-partitioned cluster) it is a split-brain, decided
+// here; anything else is handed back to Go. When objects are 32 bytes the
+// target object is the winner's vector, which is in a register: one store.
+func small() {
+	TEXT("Small", NOSPLIT, "func(ptrs **byte, n, vectorOffset, objectSize, from, to int, results *uint32, target *byte) int")
+	Pragma("noescape")
+	Doc(
+		"Small is Fast for 1 <= n <= 8 replicas, which also decides the objects",
+		"whose replicas are all strangers (every ID0 distinct, no ID1 any",
+		"replica's ID0): a split-brain. ptrs points at the n sources' data",
+		"pointers; it needs no copies before them.",
+	)
+	Comment(
+		"Registers: AX ptrs, BX n, CX offset of the object's vector, DX object,",
+		"SI replica, DI replica pointer (then leader), R8 masks, R9 na, R10 results,",
+		"R11 result, R12 nb, R13 ib, R14 target (0 if none).",
+		"Y0 a, Y1 b, Y2 the replica compared, Y3 compare, Y5 zeros, Y12-Y15 scratch.",
+	)
+	fp0, fp1 := AllocLocal(8*smallMax), AllocLocal(8*smallMax)
+	Load(Param("ptrs"), ptrs)
+	Load(Param("n"), n)
+	Load(Param("vectorOffset"), sOff)
+	Load(Param("from"), obj)
+	Load(Param("objectSize"), tmp)
+	IMULQ(obj, tmp)
+	ADDQ(tmp, sOff)
+	Load(Param("results"), sRes)
+	Load(Param("target"), sTgt)
+	VPXOR(zero, zero, zero)
+	JMP(LabelRef("sobject"))
+
+	Label("snext")
+	INCQ(obj)
+	size, _ := Param("objectSize").Resolve()
+	ADDQ(size.Addr, sOff)
+	Label("sobject")
+	to, _ := Param("to").Resolve()
+	CMPQ(obj, to.Addr)
+	JAE(LabelRef("done"))
+	MOVQ(Mem{Base: ptrs}, p)
+	VMOVDQU(vec(p, sOff), sA)
+	MOVQ(U32(1), r)
+
+	Comment("Skip the replicas equal to a; b is the first that is not.")
+	Label("sscan")
+	CMPQ(r, n)
+	JE(LabelRef("sagreed"))
+	MOVQ(Mem{Base: ptrs, Index: r, Scale: 8}, p)
+	VMOVDQU(vec(p, sOff), sB)
+	INCQ(r)
+	sameVector(sB, sA, sEq)
+	JE(LabelRef("sscan"))
+	LEAQ(Mem{Base: r, Disp: -1}, sIB)
+	MOVQ(sIB, na) // replicas before ib hold a
+	MOVQ(U32(1), nb)
+
+	Comment("Count the replicas after ib: each must be a or b.")
+	Label("scount")
+	CMPQ(r, n)
+	JE(LabelRef("srelations"))
+	MOVQ(Mem{Base: ptrs, Index: r, Scale: 8}, p)
+	VMOVDQU(vec(p, sOff), sV)
+	INCQ(r)
+	sameVector(sV, sA, sEq)
+	JNE(LabelRef("snotA"))
+	INCQ(na)
+	JMP(LabelRef("scount"))
+	Label("snotA")
+	sameVector(sV, sB, sEq)
+	JNE(LabelRef("sstrangers"))
+	INCQ(nb)
+	JMP(LabelRef("scount"))
+
+	Label("sagreed")
+	Comment("Every replica holds a: agreed, unless a depends on itself.")
+	selfLoop(sA, t[0])
+	Comment("leader 0, length n")
+	MOVQ(n, word)
+	SHLQ(U8(8), word)
+	XORQ(p, p)
+	JMP(LabelRef("swriteA"))
+
+	smallRelations()
+	strangers(fp0, fp1)
+	smallWrite()
+
+	Label("slow")
+	Label("done")
+	VZEROUPPER()
+	Store(obj, ReturnIndex(0))
+	RET()
+}
+
+// smallRelations emits the relations of a and b, counted na and nb, as
+// Fast's decide does, ending in a jump to a writer or to slow.
+func smallRelations() {
+	Label("srelations")
+	Comment("Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).")
+	selfLoop(sA, t[0])
+	selfLoop(sB, t[1]) // t[1] = (b.ID1, b.ID0) from here on
+	VPCMPEQB(sA, sB, t[0])
+	VPMOVMSKB(t[0], mask.As32())
+	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
+	JE(LabelRef("slow"))
+	VPCMPEQB(sA, t[1], t[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
+	VPMOVMSKB(t[0], mask.As32())
+	CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
+	JE(LabelRef("slow"))
+	CMPW(mask.As16(), U16(0xffff))
+	JE(LabelRef("sbOnA"))
+	SHRL(U8(16), mask.As32())
+	CMPW(mask.As16(), U16(0xffff))
+	JE(LabelRef("saOnB"))
+
+	Comment("Unrelated: the larger group wins; equal groups are split-brain.")
+	CMPQ(na, nb)
+	JA(LabelRef("saWins"))
+	JB(LabelRef("sbWins"))
+	MOVL(U32(1<<24), word.As32())
+	JMP(LabelRef("swriteZero"))
+
+	Label("saWins")
+	Comment("leader 0, length na")
+	MOVQ(na, word)
+	SHLQ(U8(8), word)
+	XORQ(p, p)
+	JMP(LabelRef("swriteA"))
+
+	Label("sbWins")
+	Comment("leader ib, length nb")
+	MOVQ(nb, word)
+	SHLQ(U8(8), word)
+	ORQ(sIB, word)
+	MOVQ(sIB, p)
+	JMP(LabelRef("swriteB"))
+
+	Label("sbOnA")
+	Comment("b was built on a: leader ib, length n, repair na")
+	MOVQ(na, word)
+	SHLQ(U8(8), word)
+	ORQ(n, word)
+	SHLQ(U8(8), word)
+	ORQ(sIB, word)
+	MOVQ(sIB, p)
+	JMP(LabelRef("swriteB"))
+
+	Label("saOnB")
+	Comment("a was built on b: leader 0, length n, repair nb")
+	MOVQ(nb, word)
+	SHLQ(U8(8), word)
+	ORQ(n, word)
+	SHLQ(U8(8), word)
+	XORQ(p, p)
+	JMP(LabelRef("swriteA"))
+}
+
+// strangers emits the strangers test, reached when a third vector is met
+// (so n >= 3): it decides a split-brain if every ID0 is distinct and no
+// ID1 equals any replica's ID0, its own included (which also rules out
+// conflicts and cycles), and hands the object back otherwise. It compares
+// only each ID's first 8 bytes: distinct prefixes prove distinct IDs, and
+// a shared prefix merely hands the object back, so the test is exact
+// either way. fp0 and fp1 receive the prefixes of ID0 and ID1.
+func strangers(fp0, fp1 Mem) {
+	i, j, x, y := r, p, mask, nb
+	at := func(m Mem, idx Register) Mem { m.Index, m.Scale = idx, 8; return m }
+	Label("sstrangers")
+	Comment("Strangers: gather the first 8 bytes of every ID0 and ID1.")
+	XORQ(i, i)
+	Label("sgather")
+	MOVQ(Mem{Base: ptrs, Index: i, Scale: 8}, j)
+	MOVQ(vec(j, sOff), x)
+	MOVQ(x, at(fp0, i))
+	MOVQ(Mem{Base: j, Index: sOff, Scale: 1, Disp: 16}, x)
+	MOVQ(x, at(fp1, i))
+	INCQ(i)
+	CMPQ(i, n)
+	JL(LabelRef("sgather"))
+
+	Comment("Every replica i: its ID1 is no replica's ID0, its ID0 no earlier one's.")
+	XORQ(i, i)
+	Label("souter")
+	MOVQ(at(fp1, i), x)
+	MOVQ(at(fp0, i), y)
+	XORQ(j, j)
+	Label("sdeps")
+	CMPQ(x, at(fp0, j))
+	JE(LabelRef("slow"))
+	INCQ(j)
+	CMPQ(j, n)
+	JL(LabelRef("sdeps"))
+	XORQ(j, j)
+	Label("sids")
+	CMPQ(j, i)
+	JE(LabelRef("sidsDone"))
+	CMPQ(y, at(fp0, j))
+	JE(LabelRef("slow"))
+	INCQ(j)
+	JMP(LabelRef("sids"))
+	Label("sidsDone")
+	INCQ(i)
+	CMPQ(i, n)
+	JL(LabelRef("souter"))
+	Comment("n >= 3 strangers, one replica each: every chain ties at 1.")
+	MOVL(U32(1<<24), word.As32())
+	JMP(LabelRef("swriteZero"))
+}
+
+// smallWrite emits the writers: each stores the result word, then the
+// target object, and goes on to the next object. The winner's index is in
+// p. For 32-byte objects the target object is exactly the winner's
+// vector (a or b) or zeros, stored from its register; other sizes copy.
+func smallWrite() {
+	size, _ := Param("objectSize").Resolve()
+	for _, w := range []struct {
+		label string
+		v     VecPhysical
+	}{{"swriteA", sA}, {"swriteB", sB}, {"swriteZero", zero}} {
+		Label(w.label)
+		MOVL(word.As32(), Mem{Base: sRes, Index: obj, Scale: 4})
+		TESTQ(sTgt, sTgt)
+		JE(LabelRef("snext"))
+		CMPQ(size.Addr, U8(vectorSize))
+		JNE(LabelRef("scopy"))
+		VMOVDQU(w.v, Mem{Base: sTgt, Index: sOff, Scale: 1}) // objectSize 32: the offset is 0
+		JMP(LabelRef("snext"))
+	}
+	Label("scopy")
+	copyTarget()
+	JMP(LabelRef("snext"))
+}
+
+// vectorSize is a vector's bytes: an object of this size is its vector.
+const vectorSize = 32

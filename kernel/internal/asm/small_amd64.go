@@ -1,0 +1,6 @@
+//go:build gc && !purego
+
+package asm
+
+// SmallMax is the most replicas Small takes (kernel/gen/avx2's smallMax).
+const SmallMax = 8
