@@ -28,11 +28,26 @@ func TestFastAdversarial(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	gen := suite.NewAdversary(rng)
 	ns := []int{1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 18, 31, 32, 33, 34, 100, 239, 240, 241, 254, 255}
-	for round := range suite.Rounds(400) {
-		n := ns[rng.IntN(len(ns))]
+	adversarial(t, asm.Fast, seed, rng, suite.Rounds(400), func() int {
 		if rng.IntN(3) == 0 {
-			n = 1 + rng.IntN(255)
+			return 1 + rng.IntN(255)
 		}
+		return ns[rng.IntN(len(ns))]
+	}, func(n int) [][]byte { return gen.Object(n, true) }, func(vs [][]byte) bool { return suite.Distinct(vs) <= 2 })
+}
+
+// fastFunc is asm.Fast's signature, which asm.Small shares.
+type fastFunc func(ptrs **byte, n, vectorOffset, objectSize, from, to int, results *uint32, target *byte) int
+
+// adversarial drives fast as calculateAsm does for rounds rounds: each a
+// range of objects of a replica count from pickN, objects from object,
+// checked as TestFastAdversarial says; decides says which valid objects
+// fast must not hand back.
+func adversarial(t *testing.T, fast fastFunc, seed uint64, rng *rand.Rand, rounds int, pickN func() int,
+	object func(n int) [][]byte, decides func([][]byte) bool) {
+	t.Helper()
+	for round := range rounds {
+		n := pickN()
 		objectSize := 32 + rng.IntN(3)*rng.IntN(70)
 		offset := rng.IntN(objectSize - 31)
 		to := 1 + rng.IntN(9)
@@ -42,7 +57,7 @@ func TestFastAdversarial(t *testing.T) {
 			if o > 0 && rng.IntN(4) == 0 {
 				objects[o] = objects[o-1] // the same object twice, decided as a pair
 			} else {
-				objects[o] = gen.Object(n, true)
+				objects[o] = object(n)
 			}
 		}
 		span := (to - from) * objectSize
@@ -104,7 +119,7 @@ func TestFastAdversarial(t *testing.T) {
 			return w, obj, a
 		}
 		for o := from; o < to; o++ {
-			k := asm.Fast(&ptrs[asm.Pad], n, offset, objectSize, o, to, res, tgt)
+			k := fast(&ptrs[asm.Pad], n, offset, objectSize, o, to, res, tgt)
 			if k < o || k > to {
 				fail(o, "returned %d", k)
 			}
@@ -137,8 +152,8 @@ func TestFastAdversarial(t *testing.T) {
 			// object would end the batch there, but fast keeps no state
 			// between calls: resuming tests the objects after it too.
 			if w, obj, a := want(k); a.Err == testvectors.OK {
-				if suite.Distinct(objects[k]) <= 2 {
-					fail(k, "a valid object of at most two vectors handed back")
+				if decides(objects[k]) {
+					fail(k, "a valid object it must decide handed back")
 				}
 				*(*uint32)(unsafe.Pointer(&results[4*(k-from)])) = w
 				if withTarget {
