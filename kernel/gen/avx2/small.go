@@ -60,6 +60,14 @@ func small() {
 	Load(Param("results"), sRes)
 	Load(Param("target"), sTgt)
 	VPXOR(zero, zero, zero)
+	Comment("Two replicas: a loop of their own when the target is nil or 32-byte objects.")
+	CMPQ(n, U8(2))
+	JNE(LabelRef("sobject"))
+	TESTQ(sTgt, sTgt)
+	JE(LabelRef("two0"))
+	size0, _ := Param("objectSize").Resolve()
+	CMPQ(size0.Addr, U8(vectorSize))
+	JE(LabelRef("two32"))
 	JMP(LabelRef("sobject"))
 
 	Label("snext")
@@ -116,6 +124,7 @@ func small() {
 	smallRelations()
 	strangers(fp0, fp1)
 	smallWrite()
+	two()
 
 	Label("slow")
 	Label("done")
@@ -265,3 +274,70 @@ func smallWrite() {
 
 // vectorSize is a vector's bytes: an object of this size is its vector.
 const vectorSize = 32
+
+// two emits Small's loop for two replicas when the target is nil or
+// objects are 32 bytes (Small jumps to two0 or two32; other targets use
+// the general loop): both pointers and the stride stay in registers, and
+// each object is a handful of compares with its result and target stored
+// as immediates and registers. Registers: SI replica 0's pointer, DI
+// replica 1's, R9 objectSize, R12 to.
+func two() {
+	p0, p1, stride, end := r, p, na, nb
+	for _, store := range []bool{false, true} {
+		name := "two0"
+		if store {
+			name = "two32"
+		}
+		l := func(s string) LabelRef { return LabelRef(name + s) }
+		Label(name)
+		MOVQ(Mem{Base: ptrs}, p0)
+		MOVQ(Mem{Base: ptrs, Disp: 8}, p1)
+		Load(Param("objectSize"), stride)
+		Load(Param("to"), end)
+		JMP(l("Object"))
+		Label(name + "Next")
+		INCQ(obj)
+		ADDQ(stride, sOff)
+		Label(name + "Object")
+		CMPQ(obj, end)
+		JAE(LabelRef("done"))
+		VMOVDQU(vec(p0, sOff), sA)
+		VMOVDQU(vec(p1, sOff), sB)
+		selfLoop(sA, t[1]) // t[1] = (a.ID1, a.ID0)
+		VPCMPEQB(sA, sB, sEq)
+		VPMOVMSKB(sEq, tmp.As32())
+		CMPL(tmp.As32(), U32(0xffffffff))
+		JE(l("Agreed"))
+		selfLoop(sB, t[1])            // t[1] = (b.ID1, b.ID0)
+		CMPW(tmp.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
+		JE(LabelRef("slow"))
+		VPCMPEQB(sA, t[1], t[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
+		VPMOVMSKB(t[0], mask.As32())
+		CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
+		JE(LabelRef("slow"))
+		CMPW(mask.As16(), U16(0xffff))
+		JE(l("BOnA"))
+		SHRL(U8(16), mask.As32())
+		CMPW(mask.As16(), U16(0xffff))
+		JE(l("AOnB"))
+		for _, c := range []struct {
+			label string
+			word  uint32
+			v     VecPhysical
+		}{
+			{"", 1 << 24, zero},            // unrelated, one replica each: split-brain
+			{"Agreed", 2 << 8, sA},         // leader 0, length 2
+			{"BOnA", 1 | 2<<8 | 1<<16, sB}, // leader 1, length 2, repair 1
+			{"AOnB", 0 | 2<<8 | 1<<16, sA}, // leader 0, length 2, repair 1
+		} {
+			if c.label != "" {
+				Label(name + c.label)
+			}
+			MOVL(U32(c.word), Mem{Base: sRes, Index: obj, Scale: 4})
+			if store {
+				VMOVDQU(c.v, Mem{Base: sTgt, Index: sOff, Scale: 1}) // objectSize 32: the offset is 0
+			}
+			JMP(l("Next"))
+		}
+	}
+}

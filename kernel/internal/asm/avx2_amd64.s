@@ -1429,6 +1429,14 @@ TEXT ·Small(SB), NOSPLIT, $128-72
 	MOVQ  results+48(FP), R10
 	MOVQ  target+56(FP), R14
 	VPXOR Y5, Y5, Y5
+
+	// Two replicas: a loop of their own when the target is nil or 32-byte objects.
+	CMPQ  BX, $0x02
+	JNE   sobject
+	TESTQ R14, R14
+	JE    two0
+	CMPQ  objectSize+24(FP), $0x20
+	JE    two32
 	JMP   sobject
 
 snext:
@@ -1703,6 +1711,122 @@ zeroLast:
 
 copied:
 	JMP snext
+
+two0:
+	MOVQ (AX), SI
+	MOVQ 8(AX), DI
+	MOVQ objectSize+24(FP), R9
+	MOVQ to+40(FP), R12
+	JMP  two0Object
+
+two0Next:
+	INCQ DX
+	ADDQ R9, CX
+
+two0Object:
+	CMPQ      DX, R12
+	JAE       done
+	VMOVDQU   (SI)(CX*1), Y0
+	VMOVDQU   (DI)(CX*1), Y1
+	VPERMQ    $0x4e, Y0, Y13
+	VPCMPEQB  Y0, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y1, Y3
+	VPMOVMSKB Y3, R13
+	CMPL      R13, $0xffffffff
+	JE        two0Agreed
+	VPERMQ    $0x4e, Y1, Y13
+	VPCMPEQB  Y1, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	CMPW      R13, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JE        slow
+	CMPW      R8, $0xffff
+	JE        two0BOnA
+	SHRL      $0x10, R8
+	CMPW      R8, $0xffff
+	JE        two0AOnB
+	MOVL      $0x01000000, (R10)(DX*4)
+	JMP       two0Next
+
+two0Agreed:
+	MOVL $0x00000200, (R10)(DX*4)
+	JMP  two0Next
+
+two0BOnA:
+	MOVL $0x00010201, (R10)(DX*4)
+	JMP  two0Next
+
+two0AOnB:
+	MOVL $0x00010200, (R10)(DX*4)
+	JMP  two0Next
+
+two32:
+	MOVQ (AX), SI
+	MOVQ 8(AX), DI
+	MOVQ objectSize+24(FP), R9
+	MOVQ to+40(FP), R12
+	JMP  two32Object
+
+two32Next:
+	INCQ DX
+	ADDQ R9, CX
+
+two32Object:
+	CMPQ      DX, R12
+	JAE       done
+	VMOVDQU   (SI)(CX*1), Y0
+	VMOVDQU   (DI)(CX*1), Y1
+	VPERMQ    $0x4e, Y0, Y13
+	VPCMPEQB  Y0, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y1, Y3
+	VPMOVMSKB Y3, R13
+	CMPL      R13, $0xffffffff
+	JE        two32Agreed
+	VPERMQ    $0x4e, Y1, Y13
+	VPCMPEQB  Y1, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	CMPW      R13, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JE        slow
+	CMPW      R8, $0xffff
+	JE        two32BOnA
+	SHRL      $0x10, R8
+	CMPW      R8, $0xffff
+	JE        two32AOnB
+	MOVL      $0x01000000, (R10)(DX*4)
+	VMOVDQU   Y5, (R14)(CX*1)
+	JMP       two32Next
+
+two32Agreed:
+	MOVL    $0x00000200, (R10)(DX*4)
+	VMOVDQU Y0, (R14)(CX*1)
+	JMP     two32Next
+
+two32BOnA:
+	MOVL    $0x00010201, (R10)(DX*4)
+	VMOVDQU Y1, (R14)(CX*1)
+	JMP     two32Next
+
+two32AOnB:
+	MOVL    $0x00010200, (R10)(DX*4)
+	VMOVDQU Y0, (R14)(CX*1)
+	JMP     two32Next
 
 slow:
 done:
