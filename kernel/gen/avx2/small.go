@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -60,6 +62,7 @@ func small() {
 	Load(Param("results"), sRes)
 	Load(Param("target"), sTgt)
 	VPXOR(zero, zero, zero)
+	fillers(fp0, fp1)
 	Comment("Two replicas: a loop of their own when the target is nil or 32-byte objects.")
 	CMPQ(n, U8(2))
 	JNE(LabelRef("sobject"))
@@ -202,47 +205,54 @@ func smallRelations() {
 // conflicts and cycles), and hands the object back otherwise. It compares
 // only each ID's first 8 bytes: distinct prefixes prove distinct IDs, and
 // a shared prefix merely hands the object back, so the test is exact
-// either way. fp0 and fp1 receive the prefixes of ID0 and ID1.
+// either way. fp0 and fp1 hold fillers for the prefixes of ID0 and ID1
+// (see fillers), which stand in for replicas n to 7, so that all lanes
+// can be compared at once: a filler that equals a replica's prefix only
+// hands the object back.
 func strangers(fp0, fp1 Mem) {
-	i, j, x, y := r, p, mask, nb
-	at := func(m Mem, idx Register) Mem { m.Index, m.Scale = idx, 8; return m }
 	Label("sstrangers")
-	Comment("Strangers: gather the first 8 bytes of every ID0 and ID1.")
-	XORQ(i, i)
-	Label("sgather")
-	MOVQ(Mem{Base: ptrs, Index: i, Scale: 8}, j)
-	MOVQ(vec(j, sOff), x)
-	MOVQ(x, at(fp0, i))
-	MOVQ(Mem{Base: j, Index: sOff, Scale: 1, Disp: 16}, x)
-	MOVQ(x, at(fp1, i))
-	INCQ(i)
-	CMPQ(i, n)
-	JL(LabelRef("sgather"))
-
-	Comment("Every replica i: its ID1 is no replica's ID0, its ID0 no earlier one's.")
-	XORQ(i, i)
-	Label("souter")
-	MOVQ(at(fp1, i), x)
-	MOVQ(at(fp0, i), y)
-	XORQ(j, j)
-	Label("sdeps")
-	CMPQ(x, at(fp0, j))
-	JE(LabelRef("slow"))
-	INCQ(j)
-	CMPQ(j, n)
-	JL(LabelRef("sdeps"))
-	XORQ(j, j)
-	Label("sids")
-	CMPQ(j, i)
-	JE(LabelRef("sidsDone"))
-	CMPQ(y, at(fp0, j))
-	JE(LabelRef("slow"))
-	INCQ(j)
-	JMP(LabelRef("sids"))
-	Label("sidsDone")
-	INCQ(i)
-	CMPQ(i, n)
-	JL(LabelRef("souter"))
+	Comment("Strangers: the first 8 bytes of every ID0 and ID1, 4 replicas a register.")
+	for k := 3; k <= smallMax; k++ {
+		CMPQ(n, U8(k))
+		JE(LabelRef(fmt.Sprint("sgather", k)))
+	}
+	for k := 3; k <= smallMax; k++ {
+		gather(k, fp0, fp1)
+	}
+	Label("sgathered")
+	Comment("All pairs at once, compared under 4 rotations.")
+	any := func(x, y VecPhysical) { // acc |= lanes where x equals y
+		VPCMPEQQ(x, y, eq)
+		VPOR(eq, acc, acc)
+	}
+	rotations := func(x VecPhysical, with func(VecPhysical)) { // with(x rotated by 0-3 lanes)
+		with(x)
+		for _, imm := range []uint8{0x39, 0x4e, 0x93} {
+			VPERMQ(U8(imm), x, rot)
+			with(rot)
+		}
+	}
+	VPXOR(acc, acc, acc)
+	rotations(l0, func(x VecPhysical) {
+		any(l1, x) // an ID1 of 0-3 is an ID0 of 0-3 (rotation 0: its own)
+		if x != l0 {
+			any(l0, x) // two ID0s of 0-3 equal (rotation 3 repeats 1's pairs, harmlessly)
+		}
+	})
+	CMPQ(n, U8(4))
+	JLE(LabelRef("stested"))
+	rotations(h0, func(x VecPhysical) {
+		any(h1, x)
+		any(l1, x)
+		any(l0, x) // an ID0 of 0-3 is one of 4-7
+		if x != h0 {
+			any(h0, x)
+		}
+	})
+	rotations(l0, func(x VecPhysical) { any(h1, x) })
+	Label("stested")
+	VPTEST(acc, acc)
+	JNE(LabelRef("slow"))
 	Comment("n >= 3 strangers, one replica each: every chain ties at 1.")
 	MOVL(U32(1<<24), word.As32())
 	JMP(LabelRef("swriteZero"))
@@ -340,4 +350,65 @@ func two() {
 			JMP(l("Next"))
 		}
 	}
+}
+
+// fillers writes the strangers test's fillers into every slot of fp0 and
+// fp1 (those of replicas 0 to n-1 are overwritten per object): 16
+// distinct odd constants.
+func fillers(fp0, fp1 Mem) {
+	for k := range 2 * smallMax {
+		slot := fp0
+		if k >= smallMax {
+			slot = fp1
+		}
+		slot.Disp += 8 * (k % smallMax)
+		MOVQ(U64(0x9e3779b97f4a7c15*uint64(2*k+1)), tmp)
+		MOVQ(tmp, slot)
+	}
+}
+
+// Strangers' registers: the ID0 and ID1 prefixes of replicas 0-3 (l0, l1)
+// and 4-7 (h0, h1), the OR of every compare, a rotation, a compare.
+var l0, h0, l1, h1, acc, rot, eq = Y6, Y7, Y8, Y9, Y10, Y11, Y12
+
+// gather emits the strangers' loads for k replicas, into l0, l1 and, for
+// k > 4, h0 and h1, and jumps to sgathered. Pairs of lanes are built in
+// the low halves (VMOVQ, VPINSRQ) and the upper pairs inserted; a lane of
+// no replica loads its filler. Loading into registers, not storing
+// prefixes to reload them, avoids a failed store forward per object.
+func gather(k int, fp0, fp1 Mem) {
+	Label(fmt.Sprint("sgather", k))
+	dst := [2][2]VecPhysical{{l0, l1}, {h0, h1}}
+	hi := [2]VecPhysical{Y13, Y14} // upper pairs, ID0 and ID1, before insertion
+	for half := range 2 {
+		if half == 1 && k <= 4 {
+			break
+		}
+		for pair := range 2 {
+			for id, fp := range []Mem{fp0, fp1} {
+				into := dst[half][id].AsX()
+				if pair == 1 {
+					into = hi[id].AsX()
+				}
+				for lane := range 2 {
+					rep := 4*half + 2*pair + lane
+					src := fp
+					src.Disp += 8 * rep
+					if rep < k {
+						MOVQ(Mem{Base: ptrs, Disp: 8 * rep}, p)
+						src = Mem{Base: p, Index: sOff, Scale: 1, Disp: 16 * id}
+					}
+					if lane == 0 {
+						VMOVQ(src, into)
+					} else {
+						VPINSRQ(U8(1), src, into, into)
+					}
+				}
+			}
+		}
+		for id := range 2 {
+			VINSERTI128(U8(1), hi[id].AsX(), dst[half][id], dst[half][id])
+		}
+	}
+	JMP(LabelRef("sgathered"))
 }

@@ -1429,6 +1429,38 @@ TEXT ·Small(SB), NOSPLIT, $128-72
 	MOVQ  results+48(FP), R10
 	MOVQ  target+56(FP), R14
 	VPXOR Y5, Y5, Y5
+	MOVQ  $0x9e3779b97f4a7c15, R13
+	MOVQ  R13, (SP)
+	MOVQ  $0xdaa66d2c7ddf743f, R13
+	MOVQ  R13, 8(SP)
+	MOVQ  $0x1715609f7c746c69, R13
+	MOVQ  R13, 16(SP)
+	MOVQ  $0x538454127b096493, R13
+	MOVQ  R13, 24(SP)
+	MOVQ  $0x8ff34785799e5cbd, R13
+	MOVQ  R13, 32(SP)
+	MOVQ  $0xcc623af8783354e7, R13
+	MOVQ  R13, 40(SP)
+	MOVQ  $0x08d12e6b76c84d11, R13
+	MOVQ  R13, 48(SP)
+	MOVQ  $0x454021de755d453b, R13
+	MOVQ  R13, 56(SP)
+	MOVQ  $0x81af155173f23d65, R13
+	MOVQ  R13, 64(SP)
+	MOVQ  $0xbe1e08c47287358f, R13
+	MOVQ  R13, 72(SP)
+	MOVQ  $0xfa8cfc37711c2db9, R13
+	MOVQ  R13, 80(SP)
+	MOVQ  $0x36fbefaa6fb125e3, R13
+	MOVQ  R13, 88(SP)
+	MOVQ  $0x736ae31d6e461e0d, R13
+	MOVQ  R13, 96(SP)
+	MOVQ  $0xafd9d6906cdb1637, R13
+	MOVQ  R13, 104(SP)
+	MOVQ  $0xec48ca036b700e61, R13
+	MOVQ  R13, 112(SP)
+	MOVQ  $0x28b7bd766a05068b, R13
+	MOVQ  R13, 120(SP)
 
 	// Two replicas: a loop of their own when the target is nil or 32-byte objects.
 	CMPQ  BX, $0x02
@@ -1569,47 +1601,273 @@ saOnB:
 	JMP  swriteA
 
 sstrangers:
-	// Strangers: gather the first 8 bytes of every ID0 and ID1.
-	XORQ SI, SI
+	// Strangers: the first 8 bytes of every ID0 and ID1, 4 replicas a register.
+	CMPQ BX, $0x03
+	JE   sgather3
+	CMPQ BX, $0x04
+	JE   sgather4
+	CMPQ BX, $0x05
+	JE   sgather5
+	CMPQ BX, $0x06
+	JE   sgather6
+	CMPQ BX, $0x07
+	JE   sgather7
+	CMPQ BX, $0x08
+	JE   sgather8
 
-sgather:
-	MOVQ (AX)(SI*8), DI
-	MOVQ (DI)(CX*1), R8
-	MOVQ R8, (SP)(SI*8)
-	MOVQ 16(DI)(CX*1), R8
-	MOVQ R8, 64(SP)(SI*8)
-	INCQ SI
-	CMPQ SI, BX
-	JL   sgather
+sgather3:
+	MOVQ        (AX), DI
+	VMOVQ       (DI)(CX*1), X6
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X6, X6
+	MOVQ        (AX), DI
+	VMOVQ       16(DI)(CX*1), X8
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X8, X8
+	MOVQ        16(AX), DI
+	VMOVQ       (DI)(CX*1), X13
+	VPINSRQ     $0x01, 24(SP), X13, X13
+	MOVQ        16(AX), DI
+	VMOVQ       16(DI)(CX*1), X14
+	VPINSRQ     $0x01, 88(SP), X14, X14
+	VINSERTI128 $0x01, X13, Y6, Y6
+	VINSERTI128 $0x01, X14, Y8, Y8
+	JMP         sgathered
 
-	// Every replica i: its ID1 is no replica's ID0, its ID0 no earlier one's.
-	XORQ SI, SI
+sgather4:
+	MOVQ        (AX), DI
+	VMOVQ       (DI)(CX*1), X6
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X6, X6
+	MOVQ        (AX), DI
+	VMOVQ       16(DI)(CX*1), X8
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X8, X8
+	MOVQ        16(AX), DI
+	VMOVQ       (DI)(CX*1), X13
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X13, X13
+	MOVQ        16(AX), DI
+	VMOVQ       16(DI)(CX*1), X14
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X14, X14
+	VINSERTI128 $0x01, X13, Y6, Y6
+	VINSERTI128 $0x01, X14, Y8, Y8
+	JMP         sgathered
 
-souter:
-	MOVQ 64(SP)(SI*8), R8
-	MOVQ (SP)(SI*8), R12
-	XORQ DI, DI
+sgather5:
+	MOVQ        (AX), DI
+	VMOVQ       (DI)(CX*1), X6
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X6, X6
+	MOVQ        (AX), DI
+	VMOVQ       16(DI)(CX*1), X8
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X8, X8
+	MOVQ        16(AX), DI
+	VMOVQ       (DI)(CX*1), X13
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X13, X13
+	MOVQ        16(AX), DI
+	VMOVQ       16(DI)(CX*1), X14
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X14, X14
+	VINSERTI128 $0x01, X13, Y6, Y6
+	VINSERTI128 $0x01, X14, Y8, Y8
+	MOVQ        32(AX), DI
+	VMOVQ       (DI)(CX*1), X7
+	VPINSRQ     $0x01, 40(SP), X7, X7
+	MOVQ        32(AX), DI
+	VMOVQ       16(DI)(CX*1), X9
+	VPINSRQ     $0x01, 104(SP), X9, X9
+	VMOVQ       48(SP), X13
+	VPINSRQ     $0x01, 56(SP), X13, X13
+	VMOVQ       112(SP), X14
+	VPINSRQ     $0x01, 120(SP), X14, X14
+	VINSERTI128 $0x01, X13, Y7, Y7
+	VINSERTI128 $0x01, X14, Y9, Y9
+	JMP         sgathered
 
-sdeps:
-	CMPQ R8, (SP)(DI*8)
-	JE   slow
-	INCQ DI
-	CMPQ DI, BX
-	JL   sdeps
-	XORQ DI, DI
+sgather6:
+	MOVQ        (AX), DI
+	VMOVQ       (DI)(CX*1), X6
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X6, X6
+	MOVQ        (AX), DI
+	VMOVQ       16(DI)(CX*1), X8
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X8, X8
+	MOVQ        16(AX), DI
+	VMOVQ       (DI)(CX*1), X13
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X13, X13
+	MOVQ        16(AX), DI
+	VMOVQ       16(DI)(CX*1), X14
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X14, X14
+	VINSERTI128 $0x01, X13, Y6, Y6
+	VINSERTI128 $0x01, X14, Y8, Y8
+	MOVQ        32(AX), DI
+	VMOVQ       (DI)(CX*1), X7
+	MOVQ        40(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X7, X7
+	MOVQ        32(AX), DI
+	VMOVQ       16(DI)(CX*1), X9
+	MOVQ        40(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X9, X9
+	VMOVQ       48(SP), X13
+	VPINSRQ     $0x01, 56(SP), X13, X13
+	VMOVQ       112(SP), X14
+	VPINSRQ     $0x01, 120(SP), X14, X14
+	VINSERTI128 $0x01, X13, Y7, Y7
+	VINSERTI128 $0x01, X14, Y9, Y9
+	JMP         sgathered
 
-sids:
-	CMPQ DI, SI
-	JE   sidsDone
-	CMPQ R12, (SP)(DI*8)
-	JE   slow
-	INCQ DI
-	JMP  sids
+sgather7:
+	MOVQ        (AX), DI
+	VMOVQ       (DI)(CX*1), X6
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X6, X6
+	MOVQ        (AX), DI
+	VMOVQ       16(DI)(CX*1), X8
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X8, X8
+	MOVQ        16(AX), DI
+	VMOVQ       (DI)(CX*1), X13
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X13, X13
+	MOVQ        16(AX), DI
+	VMOVQ       16(DI)(CX*1), X14
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X14, X14
+	VINSERTI128 $0x01, X13, Y6, Y6
+	VINSERTI128 $0x01, X14, Y8, Y8
+	MOVQ        32(AX), DI
+	VMOVQ       (DI)(CX*1), X7
+	MOVQ        40(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X7, X7
+	MOVQ        32(AX), DI
+	VMOVQ       16(DI)(CX*1), X9
+	MOVQ        40(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X9, X9
+	MOVQ        48(AX), DI
+	VMOVQ       (DI)(CX*1), X13
+	VPINSRQ     $0x01, 56(SP), X13, X13
+	MOVQ        48(AX), DI
+	VMOVQ       16(DI)(CX*1), X14
+	VPINSRQ     $0x01, 120(SP), X14, X14
+	VINSERTI128 $0x01, X13, Y7, Y7
+	VINSERTI128 $0x01, X14, Y9, Y9
+	JMP         sgathered
 
-sidsDone:
-	INCQ SI
-	CMPQ SI, BX
-	JL   souter
+sgather8:
+	MOVQ        (AX), DI
+	VMOVQ       (DI)(CX*1), X6
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X6, X6
+	MOVQ        (AX), DI
+	VMOVQ       16(DI)(CX*1), X8
+	MOVQ        8(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X8, X8
+	MOVQ        16(AX), DI
+	VMOVQ       (DI)(CX*1), X13
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X13, X13
+	MOVQ        16(AX), DI
+	VMOVQ       16(DI)(CX*1), X14
+	MOVQ        24(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X14, X14
+	VINSERTI128 $0x01, X13, Y6, Y6
+	VINSERTI128 $0x01, X14, Y8, Y8
+	MOVQ        32(AX), DI
+	VMOVQ       (DI)(CX*1), X7
+	MOVQ        40(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X7, X7
+	MOVQ        32(AX), DI
+	VMOVQ       16(DI)(CX*1), X9
+	MOVQ        40(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X9, X9
+	MOVQ        48(AX), DI
+	VMOVQ       (DI)(CX*1), X13
+	MOVQ        56(AX), DI
+	VPINSRQ     $0x01, (DI)(CX*1), X13, X13
+	MOVQ        48(AX), DI
+	VMOVQ       16(DI)(CX*1), X14
+	MOVQ        56(AX), DI
+	VPINSRQ     $0x01, 16(DI)(CX*1), X14, X14
+	VINSERTI128 $0x01, X13, Y7, Y7
+	VINSERTI128 $0x01, X14, Y9, Y9
+
+sgathered:
+	// All pairs at once, compared under 4 rotations.
+	VPXOR    Y10, Y10, Y10
+	VPCMPEQQ Y8, Y6, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x39, Y6, Y11
+	VPCMPEQQ Y8, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y6, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x4e, Y6, Y11
+	VPCMPEQQ Y8, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y6, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x93, Y6, Y11
+	VPCMPEQQ Y8, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y6, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	CMPQ     BX, $0x04
+	JLE      stested
+	VPCMPEQQ Y9, Y7, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y8, Y7, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y6, Y7, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x39, Y7, Y11
+	VPCMPEQQ Y9, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y8, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y6, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y7, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x4e, Y7, Y11
+	VPCMPEQQ Y9, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y8, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y6, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y7, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x93, Y7, Y11
+	VPCMPEQQ Y9, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y8, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y6, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y7, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPCMPEQQ Y9, Y6, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x39, Y6, Y11
+	VPCMPEQQ Y9, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x4e, Y6, Y11
+	VPCMPEQQ Y9, Y11, Y12
+	VPOR     Y12, Y10, Y10
+	VPERMQ   $0x93, Y6, Y11
+	VPCMPEQQ Y9, Y11, Y12
+	VPOR     Y12, Y10, Y10
+
+stested:
+	VPTEST Y10, Y10
+	JNE    slow
 
 	// n >= 3 strangers, one replica each: every chain ties at 1.
 	MOVL $0x01000000, R11
