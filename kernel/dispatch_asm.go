@@ -19,7 +19,10 @@ func asmImplementations() []implementation {
 // calculateAsm is calculateGeneric with the fast path in assembly. The
 // assembly walks the range itself, so Go's call overhead is paid once per
 // range plus once per object that leaves the fast path; such an object is
-// decided by the slow path and the assembly resumes after it.
+// decided by the slow path and the assembly resumes after it. Up to
+// asm.SmallMax replicas the assembly is Small, which leaves the fast path
+// only for objects of three or more vectors that are not all strangers
+// (chains, repeated strangers) and for bad objects.
 func calculateAsm(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
 	if from >= to {
 		return nil
