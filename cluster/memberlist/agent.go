@@ -1,7 +1,7 @@
 package memberlist
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,24 +23,28 @@ type Options struct {
 	// Meta is this member's failure domain and capabilities, gossiped as
 	// its node metadata.
 	Meta Meta
-	// Manager is the manager to keep in step. Nil: a new in-memory manager
-	// whose first configuration has this member as its only voter, under
-	// Rule. A manager opened from a Store keeps its members: those
-	// memberlist has not reported alive within Window of the start are
-	// marked failed.
+	// Keeper holds the configuration the agent keeps in step: a
+	// replicated one, say, where only the leader proposes. Nil: a
+	// LocalKeeper of Manager (or of the manager Store or Rule make) and
+	// Verify.
+	Keeper Keeper
+	// Manager, when Keeper is nil, is the manager to keep in step. Nil: a
+	// new in-memory manager whose first configuration has this member as
+	// its only voter, under Rule. A manager opened from a Store keeps its
+	// members: those memberlist has not reported alive within Window of
+	// the start are marked failed.
 	Manager *manager.Manager
-	// Store, when Manager is nil, persists the manager: the configuration
-	// it holds is opened (a restarted member comes back with the
-	// configuration it had), or a new one is saved there.
+	// Store, when Keeper and Manager are nil, persists the manager: the
+	// configuration it holds is opened (a restarted member comes back
+	// with the configuration it had), or a new one is saved there.
 	Store *manager.Store
 	Rule  manager.Rule // for a new manager
 	// Window debounces flapping: how long a change must hold before it
-	// produces an adjustment (a change of the voters through
-	// Manager.Adjust). A failed voter is replaced, a departed member
+	// changes the voters. A failed voter is replaced, a departed member
 	// removed, a joined member promoted only once that has held for the
 	// whole window; a member that fails and returns within it produces
-	// no adjustment. Health (Suspect, Fail, Recover) is reported to the
-	// manager at once: it does not change the quorum. 0 means 10s.
+	// no adjustment. Health (Suspect, Fail, Recover) is reported at once:
+	// it does not change the quorum. 0 means 10s.
 	Window time.Duration
 	// SuspectAfter marks a live member Suspect when none of this member's
 	// direct probes of it has been answered for that long: memberlist's
@@ -53,22 +57,22 @@ type Options struct {
 	// means no cap. Members beyond it stay standbys, ready to replace a
 	// failed voter.
 	MaxVoters int
-	// Strategies are asked for a recommendation after every change; a
-	// recommendation that changes the voters is adopted through
-	// Manager.Adjust once the window allows it. Nil means HybridStrategy.
+	// Strategies are asked for a recommendation after every round; one
+	// that changes the voters is adopted once the window allows it. Nil
+	// means HybridStrategy.
 	Strategies []advice.Strategy
 	Targets    advice.Targets // for the strategies
-	// Verify is passed to Manager.Adjust for every adjustment (and run
-	// before leaving a joint phase left behind by a rollback): where a
-	// store commits the configuration through its replication. It runs
-	// on the agent's goroutine; nil accepts.
+	// Verify, for the local keeper (Keeper nil), is passed to
+	// Manager.Adjust for every adjustment and run before leaving a joint
+	// phase: where a store commits the configuration through its
+	// replication. It runs on the agent's goroutine; nil accepts.
 	Verify func(manager.Config) error
 	// OnChange is called on the agent's goroutine with the new Status
-	// whenever the configuration's epoch, the recommended quorum (its
-	// size, threshold and proposal, and whether one is reachable; not
-	// which members it prefers, which follows every latency sample) or
-	// the last error changes. It must not block for long nor call
-	// Shutdown or Close.
+	// whenever the configuration's epoch, whether this member leads, the
+	// recommended quorum (its size, threshold and proposal, and whether
+	// one is reachable; not which members it prefers, which follows every
+	// latency sample) or the last error changes. It must not block for
+	// long nor call Shutdown or Close.
 	OnChange func(Status)
 	// ReconnectInterval is how often the agent tries to rejoin members it
 	// sees as failed (one per round, as serf does; memberlist alone never
@@ -78,7 +82,8 @@ type Options struct {
 	ReconnectInterval time.Duration
 	// LeaveTimeout bounds each of Close's two broadcasts (metadata, then
 	// memberlist's leave): Close takes at most about twice as long, when
-	// peers stop answering meanwhile. 0 means 5s.
+	// peers stop answering meanwhile. It also bounds each call of the
+	// Keeper. 0 means 5s.
 	LeaveTimeout time.Duration
 	// Logf, if not nil, receives one line per refused request or ignored
 	// peer, for diagnostics.
@@ -93,41 +98,37 @@ const (
 	DefaultLeaveTimeout = 5 * time.Second
 )
 
-// maxInbox bounds the queued ping events (membership events are never
-// dropped): enough for minutes of probes while a slow Verify holds the
-// agent's goroutine.
-const maxInbox = 4096
-
-// Agent keeps a manager.Manager in step with a memberlist: joins become
-// members (standbys, promoted to voters once stable), failures and
-// departures become Fail and removal, silence becomes Suspect, round trips
-// feed the manager's network monitor, and recommendations that change the
-// voters are adopted through Manager.Adjust, debounced by the window.
-//
-// Memberlist calls the agent's delegates from its own goroutines, some
-// with its node lock held: they only queue the event and return. One
-// goroutine of the agent applies the events and is the only one that
-// changes the manager, so the manager sees them in order. Another retries
+// Agent keeps a configuration in step with a memberlist: memberlist's
+// delegates queue what they report, and one goroutine folds it into the
+// members as observed, asks policy.Plan what to propose, and carries the
+// plan out through the Keeper (when it leads). Another goroutine retries
 // joins (ReconnectInterval). Shutdown stops both.
 type Agent struct {
-	self  manager.NodeID
-	mgr   *manager.Manager
-	adv   *advice.Advisor // what memberlist's round trips say, for recommendations
-	opts  Options
-	strat []advice.Strategy
-
-	window, suspectAfter, reconnect, leaveTimeout time.Duration
-	probeInterval, probeTimeout                   time.Duration
+	self   manager.NodeID
+	opts   Options // defaults filled in
+	keeper Keeper
+	mgr    *manager.Manager // behind the local keeper; nil for another
+	net    *advice.Network  // what memberlist's round trips say
 
 	meta    atomic.Pointer[[]byte] // this member's encoded Meta, for NodeMeta
 	payload atomic.Pointer[[]byte] // this member's link reports, for AckPayload
 	leaving atomic.Bool
 
-	userEvents   memberlist.EventDelegate
-	userAlive    memberlist.AliveDelegate
-	userDelegate memberlist.Delegate
+	mu     sync.Mutex // guards shared
+	shared shared
 
-	mu      sync.Mutex // guards the fields below
+	wake      chan struct{}
+	syncCh    chan syncReq
+	ctx       context.Context // cancelled by Shutdown
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+
+	obs observer // the agent goroutine's own state
+}
+
+// shared is what the delegates, the goroutines and callers exchange.
+type shared struct {
 	inbox   []event
 	dropped uint64
 	closed  bool
@@ -137,19 +138,12 @@ type Agent struct {
 	status  Status
 	targets []string // addresses of failed members, for reconnecting
 	alone   bool
-
-	wake      chan struct{}
-	syncCh    chan syncReq
-	done      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-
-	w worker // the agent goroutine's own state
 }
 
 // Create installs the agent's delegates in conf (see New), creates the
-// memberlist from conf and starts keeping the manager in step with it.
-// The agent owns the memberlist: Shutdown shuts it down. Call Join next.
+// memberlist from conf and starts keeping the configuration in step with
+// it. The agent owns the memberlist: Shutdown shuts it down. Call Join
+// next.
 func Create(conf *memberlist.Config, opts Options) (*Agent, error) {
 	a, err := New(conf, opts)
 	if err != nil {
@@ -160,7 +154,9 @@ func Create(conf *memberlist.Config, opts Options) (*Agent, error) {
 		a.Shutdown()
 		return nil, err
 	}
-	a.attach(list, true)
+	a.mu.Lock()
+	a.shared.list, a.shared.owned = list, true
+	a.mu.Unlock()
 	return a, nil
 }
 
@@ -195,61 +191,63 @@ func New(conf *memberlist.Config, opts Options) (*Agent, error) {
 	if opts.Window < 0 || opts.SuspectAfter < 0 || opts.MaxVoters < 0 || opts.LeaveTimeout < 0 {
 		return nil, errors.New("memberlist: Window, SuspectAfter, MaxVoters and LeaveTimeout must not be negative")
 	}
+	opts.Window = cmpOr(opts.Window, DefaultWindow)
+	opts.LeaveTimeout = cmpOr(opts.LeaveTimeout, DefaultLeaveTimeout)
+	if opts.ReconnectInterval == 0 {
+		opts.ReconnectInterval = max(10*conf.ProbeInterval, time.Second)
+	}
+	if len(opts.Strategies) == 0 {
+		opts.Strategies = []advice.Strategy{advice.HybridStrategy{}}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	a := &Agent{
-		self:          manager.NodeID(conf.Name),
-		opts:          opts,
-		window:        cmpOr(opts.Window, DefaultWindow),
-		suspectAfter:  opts.SuspectAfter,
-		leaveTimeout:  cmpOr(opts.LeaveTimeout, DefaultLeaveTimeout),
-		probeInterval: conf.ProbeInterval,
-		probeTimeout:  conf.ProbeTimeout,
-		reconnect:     opts.ReconnectInterval,
-		userEvents:    conf.Events,
-		userAlive:     conf.Alive,
-		userDelegate:  conf.Delegate,
-		wake:          make(chan struct{}, 1),
-		syncCh:        make(chan syncReq),
-		done:          make(chan struct{}),
+		self:   manager.NodeID(conf.Name),
+		opts:   opts,
+		keeper: opts.Keeper,
+		net:    advice.NewNetwork(),
+		wake:   make(chan struct{}, 1),
+		syncCh: make(chan syncReq),
 	}
-	if a.reconnect == 0 {
-		a.reconnect = max(10*conf.ProbeInterval, time.Second)
+	if a.keeper == nil {
+		if a.mgr, err = localManager(a.self, opts); err != nil {
+			return nil, err
+		}
+		a.keeper = LocalKeeper(a.mgr, opts.Verify)
 	}
-	a.strat = opts.Strategies
-	if len(a.strat) == 0 {
-		a.strat = []advice.Strategy{advice.HybridStrategy{}}
-	}
+	a.ctx, a.stop = context.WithCancel(context.Background())
 	a.meta.Store(&meta)
-	a.mgr = opts.Manager
-	if a.mgr == nil && opts.Store != nil {
-		a.mgr, err = manager.Open(opts.Store)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-	}
-	if a.mgr == nil {
-		self := opts.Meta.node(a.self)
-		self.Standby = false // a configuration needs a voter
-		a.mgr, err = manager.New(opts.Store, []manager.Node{self}, opts.Rule)
-		if err != nil {
-			return nil, err
-		}
-	}
-	a.adv = advice.New(a.mgr)
-	a.w = worker{peers: map[string]*peer{}, started: a.now(), tried: map[string]time.Time{}}
-
-	d := &delegates{a}
-	conf.Delegate = d
-	conf.Events = d
-	conf.Ping = d
-	conf.Alive = d
+	a.obs = newObserver(a, conf)
+	installDelegates(a, conf)
 
 	a.wg.Add(1)
 	go a.run()
-	if a.reconnect > 0 {
+	if opts.ReconnectInterval > 0 {
 		a.wg.Add(1)
 		go a.reconnectLoop()
 	}
 	return a, nil
+}
+
+// localManager is Options.Manager, or the manager opened from or saved
+// to Options.Store, or a new in-memory one.
+func localManager(self manager.NodeID, opts Options) (*manager.Manager, error) {
+	if opts.Manager != nil {
+		return opts.Manager, nil
+	}
+	if opts.Store != nil {
+		m, err := manager.Open(opts.Store)
+		if err == nil {
+			return m, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	n := opts.Meta.member(self, time.Time{}).Node()
+	n.Standby = false // a configuration needs a voter
+	return manager.New(opts.Store, []manager.Node{n}, opts.Rule)
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
@@ -268,43 +266,51 @@ func (a *Agent) Attach(list *memberlist.Memberlist) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.list != nil {
+	if a.shared.list != nil {
 		return errors.New("memberlist: the agent is already attached")
 	}
-	a.list = list
+	a.shared.list = list
 	return nil
-}
-
-func (a *Agent) attach(list *memberlist.Memberlist, owned bool) {
-	a.mu.Lock()
-	a.list, a.owned = list, owned
-	a.mu.Unlock()
 }
 
 // Name returns this member's name, its manager.NodeID.
 func (a *Agent) Name() manager.NodeID { return a.self }
 
-// Manager returns the manager the agent keeps in step. It is safe for
-// concurrent use; changes made to it directly may be undone by the agent
-// when they contradict what memberlist reports.
+// Keeper returns the keeper of the configuration: Options.Keeper, or the
+// local keeper of Manager.
+func (a *Agent) Keeper() Keeper { return a.keeper }
+
+// Manager returns the manager behind the local keeper, or nil when
+// Options.Keeper was given. It is safe for concurrent use; changes made
+// to it directly may be undone by the agent when they contradict what
+// memberlist reports.
 func (a *Agent) Manager() *manager.Manager { return a.mgr }
 
-// Advisor returns the advisor fed with what memberlist observes of the
-// links, which the agent asks for recommendations.
-func (a *Agent) Advisor() *advice.Advisor { return a.adv }
+// View returns the network among the members of the configuration in
+// force, from what memberlist measured (this member's probes and the
+// measurements its peers' acknowledgements carry).
+func (a *Agent) View() advice.NetworkView { return a.net.View(memberIDs(a.keeper.Config())) }
+
+func memberIDs(cfg manager.Config) []manager.NodeID {
+	ids := make([]manager.NodeID, len(cfg.Nodes))
+	for i, n := range cfg.Nodes {
+		ids[i] = n.ID
+	}
+	return ids
+}
 
 // Memberlist returns the memberlist, nil before Attach.
 func (a *Agent) Memberlist() *memberlist.Memberlist {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.list
+	return a.shared.list
 }
 
 // Status returns what the agent last published.
 func (a *Agent) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.status.clone()
+	return a.shared.status.clone()
 }
 
 // Join contacts the given memberlist addresses (host:port) as
@@ -313,10 +319,8 @@ func (a *Agent) Status() Status {
 // returns how many were reached.
 func (a *Agent) Join(addrs []string) (int, error) {
 	a.mu.Lock()
-	list := a.list
-	a.seeds = append(a.seeds, addrs...)
-	slices.Sort(a.seeds)
-	a.seeds = slices.Compact(a.seeds)
+	list := a.shared.list
+	a.shared.seeds = slices.Compact(slices.Sorted(slices.Values(append(a.shared.seeds, addrs...))))
 	a.mu.Unlock()
 	if list == nil {
 		return 0, errors.New("memberlist: Join before Attach")
@@ -327,12 +331,10 @@ func (a *Agent) Join(addrs []string) (int, error) {
 // Leave announces a graceful departure, so peers remove this member
 // rather than count it failed: it tells every member directly (a reliable
 // user message, memberlist.SendReliable), gossips its metadata with
-// Leaving set, then calls memberlist's Leave. The agent stops adjusting
-// and reconnecting; call Shutdown after.
+// Leaving set, then calls memberlist's Leave. The agent stops changing
+// the voters and reconnecting; call Shutdown after.
 func (a *Agent) Leave(timeout time.Duration) error {
-	a.mu.Lock()
-	list := a.list
-	a.mu.Unlock()
+	list := a.Memberlist()
 	if list == nil {
 		return errors.New("memberlist: Leave before Attach")
 	}
@@ -364,18 +366,18 @@ func (a *Agent) Leave(timeout time.Duration) error {
 
 // Shutdown stops the agent without announcing anything (peers will find
 // this member failed): it shuts down the memberlist if the agent created
-// it, then stops the agent's goroutines and waits for them, including an
-// adjustment's Verify or a reconnection attempt in progress (at most
+// it, then stops the agent's goroutines and waits for them, including a
+// Keeper call (cancelled) or a reconnection attempt in progress (at most
 // memberlist's TCPTimeout). Safe to call more than once.
 func (a *Agent) Shutdown() error {
 	var err error
 	a.closeOnce.Do(func() {
 		a.mu.Lock()
-		a.closed = true
-		list, owned := a.list, a.owned
-		a.inbox = nil
+		a.shared.closed = true
+		list, owned := a.shared.list, a.shared.owned
+		a.shared.inbox = nil
 		a.mu.Unlock()
-		close(a.done)
+		a.stop()
 		if owned && list != nil {
 			err = list.Shutdown()
 		}
@@ -389,16 +391,9 @@ func (a *Agent) Shutdown() error {
 func (a *Agent) Close() error {
 	var err error
 	if a.Memberlist() != nil {
-		err = a.Leave(a.leaveTimeout)
+		err = a.Leave(a.opts.LeaveTimeout)
 	}
 	return errors.Join(err, a.Shutdown())
-}
-
-func (a *Agent) now() time.Time {
-	if a.opts.Now != nil {
-		return a.opts.Now()
-	}
-	return time.Now()
 }
 
 func (a *Agent) logf(format string, args ...any) {
@@ -407,150 +402,87 @@ func (a *Agent) logf(format string, args ...any) {
 	}
 }
 
-// eventKind is what memberlist reported.
-type eventKind uint8
-
-const (
-	evJoin eventKind = iota
-	evUpdate
-	evLeave
-	evPing
-	evLeaving // a member said it is leaving
-)
-
-// event is one report from memberlist, copied out of its callback.
-type event struct {
-	kind    eventKind
-	at      time.Time
-	name    string
-	addr    string
-	meta    []byte
-	rtt     time.Duration
-	payload []byte
+// run is the agent's goroutine.
+func (a *Agent) run() {
+	defer a.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var req syncReq
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-a.wake:
+		case <-timer.C:
+		case req = <-a.syncCh:
+		}
+		if req.fn != nil {
+			req.fn()
+		}
+		a.mu.Lock()
+		evs := a.shared.inbox
+		a.shared.inbox = nil
+		a.mu.Unlock()
+		timer.Reset(a.obs.round(evs))
+		if req.done != nil {
+			close(req.done)
+		}
+	}
 }
 
-// push queues an event for the agent's goroutine; it never blocks.
-func (a *Agent) push(ev event) {
-	a.mu.Lock()
-	switch {
-	case a.closed:
-	case ev.kind == evPing && len(a.inbox) >= maxInbox:
-		a.dropped++
-	default:
-		a.inbox = append(a.inbox, ev)
-	}
-	a.mu.Unlock()
+// syncReq asks the agent's goroutine to run fn, then a round (tests).
+type syncReq struct {
+	fn   func()
+	done chan struct{}
+}
+
+// sync runs fn (if not nil) and then a round on the agent's goroutine, and
+// waits for both; false if the agent stopped.
+func (a *Agent) sync(fn func()) bool {
+	req := syncReq{fn: fn, done: make(chan struct{})}
 	select {
-	case a.wake <- struct{}{}:
-	default:
+	case a.syncCh <- req:
+	case <-a.ctx.Done():
+		return false
+	}
+	select {
+	case <-req.done:
+		return true
+	case <-a.ctx.Done():
+		return false
 	}
 }
 
-func nodeEvent(kind eventKind, at time.Time, n *memberlist.Node) event {
-	return event{kind: kind, at: at, name: n.Name, addr: n.Address(), meta: slices.Clone(n.Meta)}
-}
-
-// delegates are the memberlist delegates, kept off Agent's method set.
-type delegates struct{ a *Agent }
-
-// NodeMeta implements memberlist.Delegate.
-func (d *delegates) NodeMeta(limit int) []byte {
-	b := *d.a.meta.Load()
-	if len(b) > limit {
-		return nil
+// reconnectLoop tries, every ReconnectInterval, to rejoin one member seen
+// as failed (in turn), and the Join addresses while no other member is
+// alive.
+func (a *Agent) reconnectLoop() {
+	defer a.wg.Done()
+	t := time.NewTicker(a.opts.ReconnectInterval)
+	defer t.Stop()
+	next := 0
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if a.leaving.Load() {
+			continue
+		}
+		a.mu.Lock()
+		list, targets := a.shared.list, slices.Clone(a.shared.targets)
+		if a.shared.alone {
+			targets = append(targets, a.shared.seeds...)
+		}
+		a.mu.Unlock()
+		if list == nil || len(targets) == 0 {
+			continue
+		}
+		addr := targets[next%len(targets)]
+		next++
+		list.Join([]string{addr}) // failures are expected: the member may still be down
 	}
-	return b
-}
-
-// leaveNotice starts the user message a leaving agent sends every member,
-// followed by its name. User messages that start with it are the agent's
-// and are not passed on to a Delegate given in the config.
-var leaveNotice = []byte("\x00lockstep-quorum/leaving\x00")
-
-// NotifyMsg implements memberlist.Delegate.
-func (d *delegates) NotifyMsg(b []byte) {
-	if name, ok := bytes.CutPrefix(b, leaveNotice); ok {
-		d.a.push(event{kind: evLeaving, at: d.a.now(), name: string(name)})
-		return
-	}
-	if u := d.a.userDelegate; u != nil {
-		u.NotifyMsg(b)
-	}
-}
-
-// GetBroadcasts implements memberlist.Delegate.
-func (d *delegates) GetBroadcasts(overhead, limit int) [][]byte {
-	if u := d.a.userDelegate; u != nil {
-		return u.GetBroadcasts(overhead, limit)
-	}
-	return nil
-}
-
-// LocalState implements memberlist.Delegate.
-func (d *delegates) LocalState(join bool) []byte {
-	if u := d.a.userDelegate; u != nil {
-		return u.LocalState(join)
-	}
-	return nil
-}
-
-// MergeRemoteState implements memberlist.Delegate.
-func (d *delegates) MergeRemoteState(buf []byte, join bool) {
-	if u := d.a.userDelegate; u != nil {
-		u.MergeRemoteState(buf, join)
-	}
-}
-
-// NotifyJoin implements memberlist.EventDelegate.
-func (d *delegates) NotifyJoin(n *memberlist.Node) {
-	d.a.push(nodeEvent(evJoin, d.a.now(), n))
-	if u := d.a.userEvents; u != nil {
-		u.NotifyJoin(n)
-	}
-}
-
-// NotifyLeave implements memberlist.EventDelegate.
-func (d *delegates) NotifyLeave(n *memberlist.Node) {
-	d.a.push(nodeEvent(evLeave, d.a.now(), n))
-	if u := d.a.userEvents; u != nil {
-		u.NotifyLeave(n)
-	}
-}
-
-// NotifyUpdate implements memberlist.EventDelegate.
-func (d *delegates) NotifyUpdate(n *memberlist.Node) {
-	d.a.push(nodeEvent(evUpdate, d.a.now(), n))
-	if u := d.a.userEvents; u != nil {
-		u.NotifyUpdate(n)
-	}
-}
-
-// AckPayload implements memberlist.PingDelegate.
-func (d *delegates) AckPayload() []byte {
-	if p := d.a.payload.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
-
-// NotifyPingComplete implements memberlist.PingDelegate.
-func (d *delegates) NotifyPingComplete(other *memberlist.Node, rtt time.Duration, payload []byte) {
-	d.a.push(event{kind: evPing, at: d.a.now(), name: other.Name, rtt: rtt, payload: slices.Clone(payload)})
-}
-
-// NotifyAlive implements memberlist.AliveDelegate: a peer whose name the
-// manager would refuse, or whose metadata does not decode, is not let in.
-func (d *delegates) NotifyAlive(n *memberlist.Node) error {
-	if err := validMember(n.Name, ""); err != nil {
-		return fmt.Errorf("name %q: %w", n.Name, err)
-	}
-	if _, err := DecodeMeta(n.Meta); err != nil {
-		return err
-	}
-	if u := d.a.userAlive; u != nil {
-		return u.NotifyAlive(n)
-	}
-	return nil
 }
 
 // FailureDetectionTime estimates the longest memberlist configured by

@@ -22,30 +22,21 @@ type timing struct {
 	probe, probeTimeout, gossip time.Duration
 	suspicionMult, maxMult      int
 	window, reconnect           time.Duration
-	// slack is what a check of the detection time allows beyond
-	// FailureDetectionTime, for scheduling (the race detector, emulation).
-	slack time.Duration
-	// wait bounds every wait for convergence.
+	// wait bounds every wait for convergence: generous, since a slow
+	// machine (the race detector, emulation) only makes a test slower.
 	wait time.Duration
 }
 
-// testTiming: short probes so a test runs in seconds; -short keeps every
-// assertion.
+// testTiming: short probes so a test runs in seconds. The policy's timing
+// is tested on a fake clock (package policy); these tests only wait for
+// conditions, and never assert how long anything took.
 func testTiming() timing {
-	tm := timing{
+	return timing{
 		probe: 150 * time.Millisecond, probeTimeout: 75 * time.Millisecond, gossip: 50 * time.Millisecond,
 		suspicionMult: 3, maxMult: 2,
 		window: 500 * time.Millisecond, reconnect: 300 * time.Millisecond,
-		slack: time.Second, wait: 15 * time.Second,
+		wait: 30 * time.Second,
 	}
-	if testing.Short() {
-		// Under emulation (qemu) the same probes, a shorter window, and
-		// more slack for a slower scheduler.
-		tm.window = 300 * time.Millisecond
-		tm.slack = 2 * time.Second
-		tm.wait = 10 * time.Second
-	}
-	return tm
 }
 
 // syncBuffer collects memberlist's logs, shown when a test fails.
@@ -342,6 +333,22 @@ func (c *cluster) waitFull(what string) time.Duration {
 	})
 }
 
+// waitWindow waits until every running agent has run a round a window
+// (and a probe interval) after from, on its own clock: whatever the window
+// would allow has been planned by then.
+func (c *cluster) waitWindow(from time.Time) {
+	c.t.Helper()
+	after := from.Add(c.tm.window + c.tm.probe)
+	c.waitFor("a window passing", func() (bool, string) {
+		for _, n := range c.running() {
+			if st := n.agent.Status(); !st.Time.After(after) {
+				return false, fmt.Sprintf("%s's last round was at %v", n.name, st.Time)
+			}
+		}
+		return true, ""
+	})
+}
+
 // waitState waits until observer's manager holds target in state, and
 // returns how long that took from start.
 func (c *cluster) waitState(observer *tnode, target manager.NodeID, state manager.NodeState, start time.Time) time.Duration {
@@ -518,8 +525,8 @@ func checkNoLeaks(t *testing.T, wait time.Duration) {
 		buf = buf[:runtime.Stack(buf, true)]
 		var leaked []string
 		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "hashicorp/memberlist.") || strings.Contains(g, "manager/memberlist.(*Agent)") ||
-				strings.Contains(g, "manager/memberlist.newDropTransport") {
+			if strings.Contains(g, "hashicorp/memberlist.") || strings.Contains(g, "cluster/memberlist.(*Agent)") ||
+				strings.Contains(g, "cluster/memberlist.newDropTransport") {
 				leaked = append(leaked, g)
 			}
 		}
@@ -567,19 +574,16 @@ func TestFiveMembersFailAndReturn(t *testing.T) {
 	before := c.adjustments()
 
 	victim := c.nodes[4]
-	bound := FailureDetectionTime(victim.conf, 5) + c.tm.slack
+	estimate := FailureDetectionTime(victim.conf, 5)
 	stopped := time.Now()
 	c.stop(4)
 	for _, n := range c.running() {
 		took := c.waitState(n, "n5", manager.Failed, stopped)
-		t.Logf("%s marked n5 failed after %v (bound %v)", n.name, took.Round(time.Millisecond), bound)
-		if took > bound {
-			t.Errorf("%s marked n5 failed after %v, beyond the detection bound %v", n.name, took, bound)
-		}
+		t.Logf("%s marked n5 failed after %v (estimate %v)", n.name, took.Round(time.Millisecond), estimate)
 	}
 	// The window passes: no standby to replace n5, so no adjustment, and
 	// the recommendation keeps its vote.
-	time.Sleep(c.tm.window + c.tm.probe)
+	c.waitWindow(time.Now())
 	for _, n := range c.running() {
 		c.waitFor(n.name+" recommends 3 of 5 without n5", func() (bool, string) { return goodRecommendation(n, "n5") })
 	}
@@ -594,7 +598,6 @@ func TestFiveMembersFailAndReturn(t *testing.T) {
 
 	// n4 leaves gracefully: once the window has passed the others remove
 	// it, from the voters (an adjustment) and then from the members.
-	left := time.Now()
 	if err := c.nodes[3].agent.Close(); err != nil {
 		t.Errorf("n4 leaving: %v", err)
 	}
@@ -609,10 +612,12 @@ func TestFiveMembersFailAndReturn(t *testing.T) {
 		}
 		return true, ""
 	})
-	took := time.Since(left)
-	t.Logf("n4 removed %v after leaving (window %v)", took.Round(time.Millisecond), c.tm.window)
-	if took < c.tm.window {
-		t.Errorf("n4 removed after %v, before the window %v had passed", took, c.tm.window)
+	for _, n := range c.running() {
+		if h := n.agent.Manager().History(); !slices.ContainsFunc(h, func(e manager.Event) bool {
+			return e.Op == manager.OpRemove && e.Node == "n4" && e.Step == manager.StepApplied
+		}) {
+			t.Errorf("%s's history has no removal of n4", n.name)
+		}
 	}
 	c.checkSafety(m)
 	c.checkSequences(c.recorders()...)
@@ -637,22 +642,19 @@ func TestFiveMembersPartition(t *testing.T) {
 	c := newCluster(t, part)
 	t.Logf("converged in %v", c.waitFull("convergence").Round(time.Millisecond))
 	c.waitFor("a full network view", func() (bool, string) {
-		v := c.nodes[0].agent.Advisor().View()
+		v := c.nodes[0].agent.View()
 		return len(v.Partitions) == 1 && len(v.Latency) == 5 && v.Coverage == 1, fmt.Sprintf("%+v", v)
 	})
 	m := c.mark()
 	before := c.adjustments()
 
 	cut := c.nodes[4]
-	bound := FailureDetectionTime(cut.conf, 5) + c.tm.slack
+	estimate := FailureDetectionTime(cut.conf, 5)
 	part.isolate(c.addr(4), true)
 	isolated := time.Now()
 	for _, n := range c.running()[:4] {
 		took := c.waitState(n, "n5", manager.Failed, isolated)
-		t.Logf("%s marked n5 failed after %v (bound %v)", n.name, took.Round(time.Millisecond), bound)
-		if took > bound {
-			t.Errorf("%s marked n5 failed after %v, beyond the detection bound %v", n.name, took, bound)
-		}
+		t.Logf("%s marked n5 failed after %v (estimate %v)", n.name, took.Round(time.Millisecond), estimate)
 	}
 	// Alone, n5 probes the four one at a time with no one to confirm, and
 	// memberlist's awareness stretches its probe interval as probes fail:
@@ -661,12 +663,12 @@ func TestFiveMembersPartition(t *testing.T) {
 		took := c.waitState(cut, id, manager.Failed, isolated)
 		t.Logf("n5 marked %s failed after %v", id, took.Round(time.Millisecond))
 	}
-	time.Sleep(c.tm.window + c.tm.probe)
+	c.waitWindow(time.Now())
 	for _, n := range c.running()[:4] {
 		c.waitFor(n.name+" recommends 3 of 5 without n5", func() (bool, string) { return goodRecommendation(n, "n5") })
 	}
 	c.waitFor("n1 sees the partition", func() (bool, string) {
-		v := c.nodes[0].agent.Advisor().View()
+		v := c.nodes[0].agent.View()
 		return len(v.Partitions) == 2 && slices.Equal(v.Partitions[1], []manager.NodeID{"n5"}), fmt.Sprint(v.Partitions)
 	})
 	// The cut-off side holds no quorum and is told so.
@@ -681,12 +683,8 @@ func TestFiveMembersPartition(t *testing.T) {
 		t.Errorf("adjustments %v, want none since %v", after, before)
 	}
 
-	healed := time.Now()
 	part.isolate(c.addr(4), false)
 	t.Logf("healed in %v", c.waitFull("healed").Round(time.Millisecond))
-	if took := time.Since(healed); took > c.tm.wait {
-		t.Errorf("healing took %v", took)
-	}
 	c.checkSafety(m)
 	c.checkSequences(c.recorders()...)
 	c.stopAll()

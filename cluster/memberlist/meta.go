@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 
+	"time"
+
 	"github.com/hashicorp/memberlist"
+	"github.com/lockstep/quorum/cluster/policy"
 	"github.com/lockstep/quorum/manager"
-	"github.com/lockstep/quorum/manager/advice"
 )
 
 // Meta is what a member gossips about itself in memberlist's node metadata
@@ -92,14 +94,8 @@ func validMember(id, domain string) error {
 	return err
 }
 
-// node is the manager member a peer with this metadata becomes: a standby
-// until promoted, weighted by its capabilities (latency is not known yet).
-func (m Meta) node(id manager.NodeID) manager.Node {
-	return manager.Node{
-		ID:           id,
-		Domain:       m.Domain,
-		Capabilities: m.Capabilities,
-		Standby:      true,
-		Weight:       advice.WeightFor(m.Capabilities, 0, false),
-	}
+// member is a peer with this metadata as the policy reads it: alive since
+// then.
+func (m Meta) member(id manager.NodeID, since time.Time) policy.Member {
+	return policy.Member{ID: id, State: policy.Alive, Since: since, Domain: m.Domain, Capabilities: m.Capabilities, Standby: m.Standby}
 }

@@ -65,9 +65,13 @@ type Status struct {
 	RecommendError string                `json:"recommend_error,omitempty"`
 	// Held lists the adjustments the window holds back, and until when.
 	Held []string `json:"held,omitempty"`
-	// LastAdjustment is the outcome of the agent's last Manager.Adjust.
-	LastAdjustment *manager.Adjustment `json:"last_adjustment,omitempty"`
-	// LastError is the last request the manager refused, or "".
+	// Leads: this member turns what it observes into proposals
+	// (Keeper.Leads); when it does not, Held is empty and the agent
+	// changes nothing.
+	Leads bool `json:"leads"`
+	// LastAdjustment is the answer of the agent's last Keeper.Adjust.
+	LastAdjustment *manager.Answer `json:"last_adjustment,omitempty"`
+	// LastError is the last change refused or not submitted, or "".
 	LastError string `json:"last_error,omitempty"`
 	// DroppedPings counts ping reports dropped while the agent was busy.
 	DroppedPings uint64 `json:"dropped_pings,omitempty"`
@@ -82,7 +86,6 @@ func (s Status) clone() Status {
 	s.Recommendation.Proposal.Voters = slices.Clone(s.Recommendation.Proposal.Voters)
 	if s.LastAdjustment != nil {
 		adj := *s.LastAdjustment
-		adj.Steps = slices.Clone(adj.Steps)
 		s.LastAdjustment = &adj
 	}
 	return s
