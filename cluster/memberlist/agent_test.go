@@ -200,6 +200,13 @@ func TestAgentFollowsPlan(t *testing.T) {
 			t.Fatalf("unexpected %s %s in the history", e.Op, e.Step)
 		}
 	}
+	// Long gone and no longer a member, b is forgotten.
+	f.walk(forgetAfter*window+time.Second, "s")
+	for _, m := range f.a.Status().Members {
+		if m.ID == "b" {
+			t.Fatalf("b still reported %v %v after %d windows", m.State, m.Since, forgetAfter)
+		}
+	}
 }
 
 // TestUnseenMembersFail: a manager opened with members memberlist never

@@ -103,8 +103,8 @@ func (o *observer) round(evs []event) time.Duration {
 			o.recommend(cfg)
 		}
 	}
-	o.forget(cfg, now)
 	o.publish(now, cfg, seen, res.Held, leads)
+	o.forget(cfg, now) // after publish, which reads the peers seen
 	return o.nextWake(now, res.Next)
 }
 

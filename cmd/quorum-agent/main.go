@@ -19,8 +19,9 @@
 //	--cpu n, --memory-mb n, --bandwidth-mbps n
 //	                     capabilities, for weights (0: unknown)
 //	--standby            keep a replica but vote only to replace a failed voter
-//	--http host:port     serve /debug/vars (expvar: the manager's metrics
-//	                     under lockstep_quorum_manager), /status (JSON) and /
+//	--http host:port     serve /metrics (Prometheus text format), /debug/vars
+//	                     (expvar: the manager's metrics under
+//	                     lockstep_quorum_manager), /status (JSON) and /
 //	                     (text); "" disables (default 127.0.0.1:<port+1000>,
 //	                     or any free port when --bind's is 0)
 //	--window d           how long a failure, departure or join must hold
@@ -66,6 +67,7 @@ import (
 	ml "github.com/hashicorp/memberlist"
 	qml "github.com/lockstep/quorum/cluster/memberlist"
 	"github.com/lockstep/quorum/cmd/internal/about"
+	"github.com/lockstep/quorum/cmd/internal/promtext"
 	"github.com/lockstep/quorum/manager"
 	"github.com/lockstep/quorum/manager/advice"
 )
@@ -232,7 +234,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		qml.FailureDetectionTime(conf, 3).Round(100*time.Millisecond), c.window)
 	out.setAgent(agent)
 
-	publishMetrics(c.name, agent.Manager())
+	if err := publish(c.name, agent.Manager()); err != nil {
+		fmt.Fprintln(stderr, "metrics:", err)
+	} else {
+		defer unpublish(c.name)
+	}
 	var srv *http.Server
 	if c.http != "" {
 		ln, err := net.Listen("tcp", c.http)
@@ -242,7 +248,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		srv = &http.Server{Handler: handler(agent), ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
-		fmt.Fprintf(stdout, "%s: metrics at http://%s/debug/vars, status at http://%s/status\n", stamp(time.Now()), ln.Addr(), ln.Addr())
+		fmt.Fprintf(stdout, "%s: metrics at http://%s/metrics and http://%s/debug/vars, status at http://%s/status\n", stamp(time.Now()), ln.Addr(), ln.Addr(), ln.Addr())
 	}
 	if c.join != "" {
 		seeds := strings.Split(c.join, ",")
@@ -306,12 +312,13 @@ func (p *printer) change(st qml.Status) {
 
 func (p *printer) print(st qml.Status) {
 	var b bytes.Buffer
-	report(&b, st, p.agent.Advisor())
+	report(&b, st, p.agent.View())
 	p.w.Write(b.Bytes())
 }
 
-// report writes the membership, the configuration and the recommendation.
-func report(w io.Writer, st qml.Status, m *advice.Advisor) {
+// report writes the membership, the configuration (with each member's
+// latency and centrality in view) and the recommendation.
+func report(w io.Writer, st qml.Status, view advice.NetworkView) {
 	fmt.Fprintf(w, "\n%s: %s, epoch %d\n", stamp(st.Time), st.Self, st.Config.Epoch)
 	var members []string
 	for _, mb := range st.Members {
@@ -327,7 +334,16 @@ func report(w io.Writer, st qml.Status, m *advice.Advisor) {
 		members = append(members, s)
 	}
 	fmt.Fprintf(w, "memberlist: %s\n", strings.Join(members, "; "))
-	fmt.Fprint(w, m.Describe())
+	fmt.Fprint(w, st.Config.DescribeColumns([]string{"LATENCY", "CENTRALITY"}, func(id manager.NodeID) []string {
+		lat := "-"
+		if d, ok := view.Latency[id]; ok {
+			lat = d.Round(10 * time.Microsecond).String()
+		}
+		return []string{lat, fmt.Sprintf("%.2f", view.Centrality[id])}
+	}))
+	if !st.Leads {
+		fmt.Fprintln(w, "following: another member proposes the changes")
+	}
 	rec := st.Recommendation
 	if st.RecommendError != "" {
 		fmt.Fprintf(w, "recommendation: none: %s\n", st.RecommendError)
@@ -363,10 +379,60 @@ func joinIDs(ids []manager.NodeID) string {
 	return strings.Join(s, " ")
 }
 
-// handler serves /debug/vars (expvar), /status (the agent's Status as
-// JSON) and / (the text report).
+// published holds the managers whose metrics are served, by member name:
+// expvar has one namespace per process, and tests run several agents in
+// one.
+var published = struct {
+	sync.Mutex
+	once     sync.Once
+	managers map[string]*manager.Manager
+}{managers: map[string]*manager.Manager{}}
+
+// publish exports m's Metrics through expvar, inside the
+// lockstep_quorum_manager variable under name.
+func publish(name string, m *manager.Manager) error {
+	if m == nil {
+		return errors.New("no local manager to publish")
+	}
+	published.once.Do(func() {
+		expvar.Publish("lockstep_quorum_manager", expvar.Func(func() any {
+			published.Lock()
+			defer published.Unlock()
+			out := map[string]manager.Metrics{}
+			for n, m := range published.managers {
+				out[n] = m.Metrics()
+			}
+			return out
+		}))
+	})
+	published.Lock()
+	defer published.Unlock()
+	if _, taken := published.managers[name]; taken {
+		return fmt.Errorf("a manager named %q is already published", name)
+	}
+	published.managers[name] = m
+	return nil
+}
+
+func unpublish(name string) {
+	published.Lock()
+	delete(published.managers, name)
+	published.Unlock()
+}
+
+// handler serves /metrics (Prometheus text), /debug/vars (expvar),
+// /status (the agent's Status as JSON) and / (the text report).
 func handler(a *qml.Agent) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		m := a.Manager()
+		if m == nil {
+			http.Error(w, "no local manager", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		promtext.Write(w, promtext.Quorum(string(a.Name()), m.Metrics()))
+	})
 	mux.Handle("/debug/vars", expvar.Handler())
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -376,7 +442,7 @@ func handler(a *qml.Agent) http.Handler {
 	})
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		report(w, a.Status(), a.Advisor())
+		report(w, a.Status(), a.View())
 	})
 	return mux
 }
@@ -393,34 +459,4 @@ func (f *logFilter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return f.w.Write(p)
-}
-
-// metricsVar is the expvar variable holding the manager's Metrics, keyed by
-// the member's name.
-const metricsVar = "lockstep_quorum_manager"
-
-// published are the managers metricsVar shows, by member name: expvar
-// names cannot be published twice in a process, and tests run several
-// agents in one.
-var published struct {
-	sync.Mutex
-	by map[string]*manager.Manager
-}
-
-func publishMetrics(name string, m *manager.Manager) {
-	published.Lock()
-	defer published.Unlock()
-	if published.by == nil {
-		published.by = map[string]*manager.Manager{}
-		expvar.Publish(metricsVar, expvar.Func(func() any {
-			published.Lock()
-			defer published.Unlock()
-			out := make(map[string]manager.Metrics, len(published.by))
-			for name, m := range published.by {
-				out[name] = m.Metrics()
-			}
-			return out
-		}))
-	}
-	published.by[name] = m
 }

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lockstep/quorum/cmd/internal/promtext"
 )
 
 // lockedBuffer is an io.Writer the agent writes and the test reads.
@@ -92,7 +94,7 @@ func TestThreeAgents(t *testing.T) {
 	common := []string{"--bind", "127.0.0.1:0", "--profile", "local", "--window", "300ms"}
 	a := start(t, append([]string{"--name", "a1", "--domain", "rack-a"}, common...)...)
 	addr := a.wait(t, 0, `member a1 at (127\.0\.0\.1:\d+)`)[1]
-	httpAddr := a.wait(t, 0, `metrics at http://(127\.0\.0\.1:\d+)/debug/vars`)[1]
+	httpAddr := a.wait(t, 0, `metrics at http://(127\.0\.0\.1:\d+)/metrics`)[1]
 	b := start(t, append([]string{"--name", "b1", "--domain", "rack-b", "--join", addr}, common...)...)
 	c := start(t, append([]string{"--name", "c1", "--domain", "rack-c", "--join", addr}, common...)...)
 	for _, p := range []*agentProc{a, b, c} {
@@ -119,6 +121,7 @@ func TestThreeAgents(t *testing.T) {
 	if m := vars.Managers["a1"]; m.Voters != 3 || m.Quorum != 2 {
 		t.Errorf("a1's metrics: %+v, want 3 voters, quorum 2 (all: %+v)", m, vars.Managers)
 	}
+	checkPrometheus(t, "http://"+httpAddr+"/metrics", "a1")
 	resp, err = http.Get("http://" + httpAddr + "/status")
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +142,45 @@ func TestThreeAgents(t *testing.T) {
 	a.wait(t, from, `quorum 2 of 2 voters`)
 	if out := a.out.String()[from:]; strings.Contains(out, "c1  failed") && strings.Contains(out, "refus") {
 		t.Errorf("c's departure was treated as a failure:\n%s", out)
+	}
+}
+
+// checkPrometheus reads url as Prometheus text: every line a HELP or TYPE
+// comment or a sample, every metric with both (promtext.Parse), and the
+// member's three voters, quorum of two and the other manager metrics
+// there.
+func checkPrometheus(t *testing.T, url, member string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("/metrics Content-Type %q", ct)
+	}
+	metrics, err := promtext.Parse(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, m := range metrics {
+		for _, s := range m.Samples {
+			if len(s.Labels) == 0 || s.Labels[0] != (promtext.Label{Name: "member", Value: member}) {
+				t.Errorf("%s: labels %v, want member=%q first", m.Name, s.Labels, member)
+			}
+		}
+		got[m.Name] = m.Samples[0].Value
+	}
+	for name, want := range map[string]float64{"voters": 3, "quorum": 2, "healthy_voters": 3, "tolerance": 1} {
+		if v, ok := got["lockstep_quorum_"+name]; !ok || v != want {
+			t.Errorf("lockstep_quorum_%s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
+	for _, name := range []string{"epoch", "decisions_total", "adjustments_total", "rollbacks_total", "refusals_total"} {
+		if _, ok := got["lockstep_quorum_"+name]; !ok {
+			t.Errorf("no lockstep_quorum_%s", name)
+		}
 	}
 }
 
