@@ -247,7 +247,7 @@ var policyState = [...]policy.State{Alive: policy.Alive, Suspect: policy.Suspect
 func (o *observer) carryOut(actions []policy.Action, now time.Time) bool {
 	changed := false
 	for _, act := range actions {
-		ctx, cancel := context.WithTimeout(o.a.ctx, o.a.opts.LeaveTimeout)
+		ctx, cancel := context.WithTimeout(o.a.ctx, max(o.a.opts.Window, o.a.opts.LeaveTimeout))
 		var ans manager.Answer
 		var err error
 		if act.Proposal != nil {
