@@ -125,8 +125,11 @@ type Config struct {
 	Outgoing *Quorum `json:"outgoing,omitempty"`
 	// Waiting: under Rule.WaitForAll or Rule.TwoNode, the configuration
 	// has not yet seen every voter up at once (see OpAllSeen), so only all
-	// the voters together are a quorum. New sets it; OpAllSeen ends it for
-	// good.
+	// the (incoming) voters together are a quorum. New sets it; OpAllSeen
+	// ends it for good, as does a Reconfigure to a rule with neither
+	// option. A running cluster has been seen: reconfiguring into either
+	// option starts no wait. The wait only removes quorums, so the safety
+	// of every change is judged as if it were over.
 	Waiting bool `json:"waiting,omitempty"`
 }
 
@@ -199,6 +202,31 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	return c.validateWitnesses()
+}
+
+// validateWitnesses refuses a quorum system in which the witnesses alone
+// could form a quorum, or a witness breaks ties: writes such a quorum
+// acknowledged would keep no data.
+func (c Config) validateWitnesses() error {
+	for _, q := range c.systems() {
+		q.waiting = false // the wait ends: judge the quorums after it
+		var witnesses []NodeID
+		for _, v := range q.Voters {
+			if n, _ := c.Node(v.ID); n.Witness {
+				witnesses = append(witnesses, v.ID)
+			}
+		}
+		if len(witnesses) == 0 {
+			continue
+		}
+		if tb := q.tieBreaker(); slices.Contains(witnesses, tb) {
+			return fmt.Errorf("manager: the tie-breaker %s is a witness: alone it would be a quorum of two, holding no data", tb)
+		}
+		if q.IsQuorum(witnesses) {
+			return fmt.Errorf("manager: the witnesses %s alone would be a quorum, holding no data", joinIDs(witnesses))
+		}
+	}
 	return nil
 }
 
@@ -207,7 +235,9 @@ func (c Config) Validate() error {
 func (c Config) systems() []Quorum {
 	qs := []Quorum{c.Quorum()}
 	if c.Outgoing != nil {
-		qs = append(qs, *c.Outgoing)
+		o := *c.Outgoing
+		o.waiting = false // the wait holds for the incoming voters only
+		qs = append(qs, o)
 	}
 	return qs
 }

@@ -47,8 +47,9 @@ type Decision struct {
 	Result  kernel.Result `json:"result"`  // the kernel's answer (kernel.Roles)
 	Roles   []kernel.Role `json:"roles"`   // each replica's role, by index
 	// Leader is the replica index holding the head of the longest chain
-	// (the first such data replica: never a witness), -1 on split-brain
-	// and NoCopy; LeaderNode is its node. Authoritative only when
+	// (the first such data replica: never a witness; Result.Leader is the
+	// kernel's, which may be), -1 on split-brain and when only witnesses
+	// hold the head; LeaderNode is its node. Authoritative only when
 	// Quorate (otherwise it is merely the most advanced copy seen).
 	Leader     int    `json:"leader"`
 	LeaderNode NodeID `json:"leader_node,omitempty"` // replicas[Leader]
@@ -164,28 +165,25 @@ func (c Config) decide(qs []Quorum, vectors [][]byte, replicas []NodeID) (Decisi
 		d.Reason += fmt.Sprintf("; outgoing voters: %s of %s, needs %s",
 			qs[1].fmtVotes(d.Outgoing.Weight), qs[1].fmtVotes(qs[1].TotalWeight()), qs[1].fmtVotes(d.Outgoing.Threshold))
 	}
-	if !quorate {
-		d.Verdict = NoQuorum
-		return d, nil
-	}
-	d.Repair = repairOrder(depths)
 	if n, _ := c.Node(d.LeaderNode); n.Witness {
-		// The kernel names the first replica at the head; serve a data one.
-		d.Leader = -1
+		// The kernel names the first replica at the head; name a data one.
+		d.Leader, d.LeaderNode = -1, ""
 		for i, id := range replicas {
 			if n, _ := c.Node(id); roles[i] == kernel.Current && !n.Witness {
-				d.Leader = i
+				d.Leader, d.LeaderNode = i, id
 				break
 			}
 		}
-		if d.Leader < 0 {
-			d.Verdict, d.LeaderNode, d.Repair = NoCopy, "", []int{}
-			d.Reason += "; only witnesses hold the chain's head: its data is on replicas not read"
-			return d, nil
-		}
-		d.LeaderNode = replicas[d.Leader]
 	}
-	d.Verdict = Quorate
+	switch {
+	case !quorate:
+		d.Verdict = NoQuorum
+	case d.Leader < 0:
+		d.Verdict, d.Repair = NoCopy, []int{}
+		d.Reason += "; only witnesses hold the chain's head: its data is on replicas not read"
+	default:
+		d.Verdict, d.Repair = Quorate, repairOrder(depths)
+	}
 	return d, nil
 }
 

@@ -51,5 +51,10 @@ func (c Config) LastManStanding(gone []NodeID, floor int) (p Proposal, why strin
 	if p.Rule.TwoNode && len(p.Voters) < 2 {
 		p.Rule.TwoNode = false // one voter left: nothing to split
 	}
+	if next, err := c.WithProposal(p); err == nil {
+		if err := next.validateWitnesses(); err != nil {
+			return Proposal{}, fmt.Sprintf("dropping %s would leave no data voter in every quorum: %v", drop, err), false
+		}
+	}
 	return p, fmt.Sprintf("drop %s, gone: %d voters left", drop, len(p.Voters)), true
 }

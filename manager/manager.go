@@ -87,7 +87,7 @@ func Open(store *Store) (*Manager, error) {
 // store is nil: how a replica of a replicated configuration starts from a
 // snapshot of another's (Manager.Snapshot).
 func Restore(store *Store, snap Snapshot) (*Manager, error) {
-	if err := snap.Config.Validate(); err != nil {
+	if err := snap.validate(); err != nil {
 		return nil, fmt.Errorf("manager: Restore: %w", err)
 	}
 	snap.Config = snap.Config.Clone()
@@ -315,6 +315,7 @@ func (m *Manager) guard(cur, next Config) (Config, string) {
 	}
 	if !safeTransition(cur, next) {
 		o := old
+		o.waiting = false // a wait for all holds for the incoming voters only
 		next.Outgoing = &o
 		for _, v := range old.Voters {
 			if _, ok := next.Node(v.ID); !ok {

@@ -217,6 +217,9 @@ func planReconfigure(cur Config, next *Config, ev *Event, prop Proposal) (change
 		return false, refuse(AlreadyApplied, "the proposed quorum system is already in force")
 	}
 	p.Epoch = next.Epoch
+	if !p.Rule.WaitForAll && !p.Rule.TwoNode {
+		p.Waiting = false // the option is dropped: nothing to wait for
+	}
 	*next = p
 	ev.Detail = fmt.Sprintf("%d voters, %s", len(next.Quorum().Voters), next.Rule)
 	return true, nil
@@ -238,9 +241,8 @@ func (m *Manager) planLeaveJoint(cur Config, next *Config, ev *Event, adj uint64
 	return nil
 }
 
-// planAllSeen ends wait_for_all once seen holds every voter (of both
-// halves in a joint phase): they were all up at once, so from now on the
-// rule alone decides.
+// planAllSeen ends wait_for_all once seen holds every (incoming) voter:
+// they were all up at once, so from now on the rule alone decides.
 func planAllSeen(cur Config, next *Config, ev *Event, seen []NodeID) *refusal {
 	if !cur.Waiting {
 		return refuse(AlreadyApplied, "not waiting for all voters: every voter has been seen at once before")
@@ -255,11 +257,9 @@ func planAllSeen(cur Config, next *Config, ev *Event, seen []NodeID) *refusal {
 		return refuse(UnknownMembers, "seen names %s", joinIDs(unknown))
 	}
 	var missing []NodeID
-	for _, q := range cur.systems() {
-		for _, v := range q.Voters {
-			if !slices.Contains(seen, v.ID) && !slices.Contains(missing, v.ID) {
-				missing = append(missing, v.ID)
-			}
+	for _, v := range cur.Quorum().Voters {
+		if !slices.Contains(seen, v.ID) {
+			missing = append(missing, v.ID)
 		}
 	}
 	if len(missing) > 0 {

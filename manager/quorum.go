@@ -152,7 +152,9 @@ type Rule struct {
 	// Guarantee: two disjoint halves cannot both hold it, so quorums still
 	// intersect, and a cluster split evenly keeps working on one side (with
 	// 2 voters, the tie-breaker alone is a quorum: votequorum's two_node
-	// without needing fencing). Risk: if the tie-breaker itself fails, its
+	// without needing fencing). Under Domains the tie-breaker's half must
+	// also hold a majority in a majority of domains. A witness cannot be
+	// the tie-breaker. Risk: if the tie-breaker itself fails, its
 	// half is no longer enough and the other half never was: an even split
 	// then stops both sides, as without the rule. It must be a voter; a
 	// change that drops it must name another (or none).
@@ -174,8 +176,9 @@ type Rule struct {
 	// one, else the lower ID) alone is a quorum. Guarantee: the two can
 	// never both act, whatever splits them, and the cluster survives the
 	// other voter's loss. Risk: losing the tie-breaker stops the cluster
-	// (votequorum instead lets either side race to fence the other); add a
-	// witness (Node.Witness) as a third vote to survive either loss.
+	// (votequorum instead lets either side race to fence the other). To
+	// survive either loss, reconfigure to three voters without TwoNode, the
+	// third a witness (Node.Witness). Not with Weighted or Domains.
 	TwoNode bool `json:"two_node,omitempty"`
 }
 
@@ -189,6 +192,9 @@ func (r Rule) Validate() error {
 	}
 	if (r.TieBreaker != "" || r.AutoTieBreaker || r.TwoNode) && r.Model != Crash {
 		return fmt.Errorf("manager: rule: a tie-breaker (TieBreaker, AutoTieBreaker, TwoNode) needs the crash rule (a Byzantine quorum is more than two-thirds, never half)")
+	}
+	if r.TwoNode && (r.Weighted || r.Domains) {
+		return fmt.Errorf("manager: rule.TwoNode counts two equal votes: not with Weighted or Domains (under either, the tie-breaker alone need not be a quorum)")
 	}
 	return nil
 }
@@ -290,7 +296,7 @@ func (q Quorum) Validate() error {
 		return fmt.Errorf("manager: rule.TieBreaker %q is not a voter", id)
 	}
 	if q.Rule.TwoNode && n != 2 {
-		return fmt.Errorf("manager: rule.TwoNode needs exactly 2 voters, got %d", n)
+		return fmt.Errorf("manager: rule.TwoNode needs exactly 2 voters, got %d (to add a third, reconfigure without TwoNode)", n)
 	}
 	return nil
 }
@@ -447,9 +453,8 @@ func (q Quorum) winsTie(in []bool, weight uint64) bool {
 // the votes where a tie-breaker can win a tie. Bounds built on it (joint
 // phases, tolerance) stay safe whatever a tie decides.
 func (q Quorum) leastQuorum() uint64 {
-	if q.waiting {
-		return q.TotalWeight()
-	}
+	// A wait for all voters is not counted: it ends (OpAllSeen) without a
+	// change of the voters, so safety is judged for the quorums after it.
 	if q.tieBreaker() != "" && q.TotalWeight()%2 == 0 {
 		return q.TotalWeight() / 2
 	}

@@ -26,6 +26,18 @@ type Snapshot struct {
 	Changed   uint64 `json:"changed,omitempty"`
 }
 
+// validate checks the configuration and that the commit marks do not run
+// ahead of it (they would lift the one-pending-change rule).
+func (s Snapshot) validate() error {
+	if err := s.Config.Validate(); err != nil {
+		return err
+	}
+	if s.Committed > s.Config.Epoch || s.Changed > s.Config.Epoch {
+		return fmt.Errorf("manager: snapshot marks epoch %d committed and %d changed, beyond its epoch %d", s.Committed, s.Changed, s.Config.Epoch)
+	}
+	return nil
+}
+
 // storeFormat names the file format; a file of another format is refused.
 const storeFormat = "lockstep-quorum-manager/1"
 
@@ -98,7 +110,7 @@ func (s *Store) Save(snap Snapshot) error {
 }
 
 func encode(snap Snapshot) ([]byte, error) {
-	if err := snap.Config.Validate(); err != nil {
+	if err := snap.validate(); err != nil {
 		return nil, fmt.Errorf("manager: refusing to save: %w", err)
 	}
 	body, err := json.Marshal(snap)
@@ -154,7 +166,7 @@ func decode(path string, data []byte) (Snapshot, error) {
 	if err := dec.Decode(&snap); err != nil {
 		return Snapshot{}, corrupt("%v", err)
 	}
-	if err := snap.Config.Validate(); err != nil {
+	if err := snap.validate(); err != nil {
 		return Snapshot{}, corrupt("%v", err)
 	}
 	return snap, nil

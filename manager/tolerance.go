@@ -12,7 +12,9 @@ type Tolerance struct {
 	// Crash is how many more healthy voters may stop, whichever they are,
 	// with a quorum left among the rest. Negative when the healthy voters
 	// hold no quorum now: minus the voters missing (at least 1). Without
-	// weights or domains it is exactly Healthy - Quorum.
+	// weights, domains or a tie-breaker it is exactly Healthy - Quorum;
+	// with a tie-breaker it may be less (losing it and one more of four
+	// voters leaves no quorum).
 	Crash int `json:"crash"`
 	// Byzantine is how many voters may lie without two quorums losing an
 	// honest common voter; 0 under the crash rule.

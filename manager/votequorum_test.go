@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lockstep/quorum/internal/suite"
@@ -62,12 +63,11 @@ func (w *quorumWatch) see(c Config) {
 	w.last = &c
 }
 
+// allVoters reports whether ids hold every (incoming) voter.
 func allVoters(c Config, ids []NodeID) bool {
-	for _, q := range c.systems() {
-		for _, v := range q.Voters {
-			if !slices.Contains(ids, v.ID) {
-				return false
-			}
+	for _, v := range c.Quorum().Voters {
+		if !slices.Contains(ids, v.ID) {
+			return false
 		}
 	}
 	return true
@@ -80,6 +80,9 @@ func votequorumRun(t *testing.T, ids []NodeID, rule Rule, witness bool, order []
 		nodes = append(nodes, Node{ID: id, Witness: witness && i == len(ids)-1})
 	}
 	m, err := New(nil, nodes, rule)
+	if witness && err != nil && strings.Contains(err.Error(), "witness") {
+		return // a witness that breaks ties, or witnesses alone a quorum: refused, rightly
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
