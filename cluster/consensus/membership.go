@@ -1,0 +1,323 @@
+package consensus
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/lockstep/quorum/manager"
+)
+
+// Bootstrap-expect, as Consul and Nomad do it. Nothing is bootstrapped
+// until exactly BootstrapExpect members (this one included) are known;
+// then each calls raft.BootstrapCluster with the same list, every known
+// member a voter, sorted by ID. Identical bootstraps are harmless: raft
+// refuses a second one on a member with state, and members that bootstrap
+// the same list elect one leader among them. The first leader proposes
+// the manager's bootstrap entry (those members as voters under the Rule);
+// the FSM ignores any later one.
+//
+// Lists that differ are the danger: two members bootstrapping different
+// lists hold different index-1 configurations, and a leader of one could
+// overwrite the other's log. So a member bootstraps only when the count is
+// exactly right, and never once it has seen more members than expected (a
+// second cluster cannot form from the extra members: each side would
+// need BootstrapExpect members that see no one else). The list is derived
+// only from what the layer above discovered, sorted: members that see the
+// same membership bootstrap the same list. A member joining a running
+// cluster must start with BootstrapExpect 0; one with raft state never
+// bootstraps (and raft.BootstrapCluster itself refuses a member that a
+// leader has already reached).
+
+// Discovered tells the Node of a member and its raft address (from the
+// layer above's membership, or tests). Before bootstrap it counts toward
+// BootstrapExpect; afterwards it keeps the address book the TCP transport
+// and Reconcile use (a member restarted on another address).
+func (n *Node) Discovered(id manager.NodeID, raftAddr string) error {
+	if err := validID(id); err != nil {
+		return fmt.Errorf("consensus: Discovered: id: %w", err)
+	}
+	if raftAddr == "" {
+		return fmt.Errorf("consensus: Discovered: %s: empty raft address", id)
+	}
+	n.mu.Lock()
+	n.addrs[id] = raft.ServerAddress(raftAddr)
+	n.mu.Unlock()
+	n.poke()
+	return nil
+}
+
+// poke wakes the background loop.
+func (n *Node) poke() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// maybeBootstrap bootstraps raft once exactly BootstrapExpect members are
+// known, never on a member with state or after seeing too many.
+func (n *Node) maybeBootstrap() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	expect := n.opts.BootstrapExpect
+	if n.existing || n.bootstrap || n.overExpect || expect == 0 {
+		return
+	}
+	if len(n.addrs) > expect {
+		n.overExpect = true
+		n.log.Error("more members known than BootstrapExpect: not bootstrapping; an operator must decide",
+			"expect", expect, "known", len(n.addrs))
+		return
+	}
+	if len(n.addrs) < expect {
+		return
+	}
+	var servers []raft.Server
+	for id, a := range n.addrs {
+		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(id), Address: a})
+	}
+	slices.SortFunc(servers, func(a, b raft.Server) int { return cmp.Compare(a.ID, b.ID) })
+	n.bootstrap = true
+	err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error()
+	switch {
+	case errors.Is(err, raft.ErrCantBootstrap):
+		n.log.Info("raft already has state: not bootstrapping")
+	case err != nil:
+		n.bootstrap = false // retried on the next wake
+		n.log.Error("bootstrap failed", "error", err)
+	default:
+		n.log.Info("bootstrapped raft", "servers", len(servers))
+	}
+}
+
+// run bootstraps when asked, and on the leader proposes the bootstrap
+// entry and reconciles on leadership and every ReconcileInterval.
+func (n *Node) run() {
+	defer n.wg.Done()
+	tick := time.NewTicker(n.opts.ReconcileInterval)
+	defer tick.Stop()
+	leaderCh := n.raft.LeaderCh()
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-n.wake:
+			n.maybeBootstrap()
+			continue
+		case <-leaderCh:
+		case <-tick.C:
+		}
+		if !n.Leads() {
+			continue
+		}
+		// Shutdown does not wait for a slow raft step: wait returns on done.
+		ctx, cancel := context.WithTimeout(context.Background(), n.opts.ApplyTimeout)
+		if err := n.Reconcile(ctx); err != nil && !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrShutdown) {
+			n.log.Warn("reconcile", "error", err)
+		}
+		cancel()
+	}
+}
+
+// Join makes a member known to the cluster: its address is recorded, it
+// is added to the configuration as a standby if it is not a member, and
+// to raft as a non-voter (Reconcile). Adjust then makes it a voter. Only
+// the leader joins members (ErrNotLeader elsewhere).
+func (n *Node) Join(ctx context.Context, id manager.NodeID, raftAddr string) (manager.Answer, error) {
+	if err := n.Discovered(id, raftAddr); err != nil {
+		return manager.Answer{}, err
+	}
+	if !n.Leads() {
+		return manager.Answer{}, n.notLeader()
+	}
+	if node, ok := n.Config().Node(id); ok && node.State != manager.Left {
+		return manager.Answer{Status: manager.AlreadyApplied, Epoch: n.Config().Epoch, Reason: fmt.Sprintf("%s is a member", id)},
+			n.Reconcile(ctx)
+	}
+	return n.Apply(ctx, manager.Change{Op: manager.OpAdd, Node: manager.Node{ID: id, Standby: true}})
+}
+
+// Leave removes a member from the configuration (and so from raft). A
+// voter must first be made a standby by Adjust: the manager refuses to
+// remove voters in ways that are unsafe.
+func (n *Node) Leave(ctx context.Context, id manager.NodeID) (manager.Answer, error) {
+	return n.Apply(ctx, manager.Change{Op: manager.OpRemove, ID: id})
+}
+
+// Reconcile, on the leader, repairs drift between raft's configuration and
+// the manager's, which a leader change or crash between an entry and
+// raft's voter changes leaves: the bootstrap entry if none was applied,
+// raft's voters and non-voters made the configuration's, and a pending
+// joint phase (committed, as every applied entry is) left. It runs on
+// every leadership gain and ReconcileInterval; the agent may call it too.
+func (n *Node) Reconcile(ctx context.Context) error {
+	if !n.Leads() {
+		return n.notLeader()
+	}
+	n.adjusting.Lock()
+	defer n.adjusting.Unlock()
+	// Let the FSM catch up with what earlier leaders committed.
+	if err := n.wait(ctx, n.raft.Barrier(n.timeout(ctx))); err != nil {
+		return err
+	}
+	if n.fsm.manager() == nil {
+		if err := n.proposeBootstrap(ctx); err != nil {
+			return err
+		}
+	}
+	return n.followConfig(ctx)
+}
+
+// proposeBootstrap proposes the first configuration: raft's voters,
+// sorted, under the Rule.
+func (n *Node) proposeBootstrap(ctx context.Context) error {
+	f := n.raft.GetConfiguration()
+	if err := n.wait(ctx, f); err != nil {
+		return err
+	}
+	var nodes []manager.Node
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			nodes = append(nodes, manager.Node{ID: manager.NodeID(s.ID)})
+		}
+	}
+	slices.SortFunc(nodes, func(a, b manager.Node) int { return cmp.Compare(a.ID, b.ID) })
+	rule := n.opts.Rule
+	ans, err := n.propose(ctx, command{Kind: kindBootstrap, Nodes: nodes, Rule: &rule})
+	if err != nil {
+		return fmt.Errorf("consensus: proposing the bootstrap entry: %w", err)
+	}
+	n.log.Info("bootstrap entry", "status", ans.Status, "members", len(nodes))
+	return nil
+}
+
+// raftRole is what a member should be in raft.
+type raftRole uint8
+
+const (
+	roleNone raftRole = iota
+	roleNonvoter
+	roleVoter
+)
+
+// wantedRoles maps every member of cfg to its raft role: voters of either
+// half (a joint phase's Left members included) vote, standbys do not.
+func wantedRoles(cfg manager.Config) map[manager.NodeID]raftRole {
+	want := map[manager.NodeID]raftRole{}
+	for _, nd := range cfg.Nodes {
+		if nd.State != manager.Left {
+			want[nd.ID] = roleNonvoter
+		}
+	}
+	for _, id := range cfg.Quorum().IDs() {
+		want[id] = roleVoter
+	}
+	if cfg.Outgoing != nil {
+		for _, id := range cfg.Outgoing.IDs() {
+			want[id] = roleVoter
+		}
+	}
+	return want
+}
+
+// syncRaft makes raft's configuration follow the manager's, one raft
+// change at a time, each waited on: additions and promotions first, then
+// demotions, then removals, so raft never has fewer voters than either
+// end needs. A member whose address is unknown is an error after the
+// rest is done.
+func (n *Node) syncRaft(ctx context.Context) error {
+	cfg := n.Config()
+	if cfg.Epoch == 0 {
+		return ErrNotBootstrapped
+	}
+	f := n.raft.GetConfiguration()
+	if err := n.wait(ctx, f); err != nil {
+		return err
+	}
+	have := map[manager.NodeID]raft.Server{}
+	for _, s := range f.Configuration().Servers {
+		have[manager.NodeID(s.ID)] = s
+	}
+	want := wantedRoles(cfg)
+	ids := make([]manager.NodeID, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var missing []string
+	step := func(what string, id manager.NodeID, fut raft.IndexFuture) error {
+		if err := n.wait(ctx, fut); err != nil {
+			return fmt.Errorf("raft %s %s: %w", what, id, err)
+		}
+		return nil
+	}
+	to := n.timeout(ctx)
+	for _, role := range []raftRole{roleVoter, roleNonvoter} {
+		for _, id := range ids {
+			if want[id] != role {
+				continue
+			}
+			s, in := have[id]
+			addr, known := n.address(id)
+			if !known {
+				addr = s.Address
+			}
+			switch {
+			case addr == "":
+				missing = append(missing, string(id))
+			case role == roleVoter && (!in || s.Suffrage != raft.Voter || s.Address != addr):
+				if err := step("AddVoter", id, n.raft.AddVoter(raft.ServerID(id), addr, 0, to)); err != nil {
+					return err
+				}
+			case role == roleNonvoter && (!in || s.Suffrage == raft.Nonvoter && s.Address != addr):
+				if err := step("AddNonvoter", id, n.raft.AddNonvoter(raft.ServerID(id), addr, 0, to)); err != nil {
+					return err
+				}
+			case role == roleNonvoter && s.Suffrage == raft.Voter:
+				if err := step("DemoteVoter", id, n.raft.DemoteVoter(raft.ServerID(id), 0, to)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	var gone []manager.NodeID
+	for id := range have {
+		if want[id] == roleNone {
+			gone = append(gone, id)
+		}
+	}
+	// This member last: a leader that removes itself steps down.
+	slices.SortFunc(gone, func(a, b manager.NodeID) int {
+		return cmp.Or(cmp.Compare(boolInt(a == n.opts.ID), boolInt(b == n.opts.ID)), cmp.Compare(a, b))
+	})
+	for _, id := range gone {
+		if err := step("RemoveServer", id, n.raft.RemoveServer(raft.ServerID(id), 0, to)); err != nil {
+			return err
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("consensus: no raft address known for %s (Discovered or Join gives it)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// address returns the address book's entry for id.
+func (n *Node) address(id manager.NodeID) (raft.ServerAddress, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a, ok := n.addrs[id]
+	return a, ok
+}
