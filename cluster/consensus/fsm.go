@@ -86,17 +86,23 @@ func (f *fsm) apply(data []byte) result {
 }
 
 // rollback returns the manager to the quorum system p an adjustment
-// started from. Out of a joint phase this is a Reconfigure (which may enter
-// a joint phase of its own, left by the next entry). In a joint phase
-// Reconfigure is refused, but the outgoing half is p itself, so going
-// straight back to it is safe: Manager.Adjust does that (its own joint
-// step, if any, verified and left within this one entry), and is
-// deterministic with no verify function.
+// started from. Out of a joint phase it is a Reconfigure (which may enter
+// a joint phase of its own, left by the next entry). In a joint phase, from
+// old (p) to new, Reconfigure is refused until the phase is left, so the
+// entry leaves it and reconfigures back in one step: the joint phase from
+// new back to old that results needs a quorum of both halves, as the one
+// it replaces did, and since every member applies the entry whole, no
+// decision is ever made under the new voters alone. If the manager
+// refuses the way back, the answer says so and the new quorum system
+// stays in force.
 func rollback(m *manager.Manager, p manager.Proposal) manager.Answer {
-	if !m.Config().Joint() {
-		return m.Apply(manager.Change{Op: manager.OpReconfigure, Proposal: p})
+	if m.Config().Joint() {
+		if ans := m.Apply(manager.Change{Op: manager.OpLeaveJoint}); ans.Status != manager.OK {
+			return ans
+		}
+		_ = m.Committed(m.Config().Epoch) // within this committed entry
 	}
-	return m.Adjust(0, p, nil).Answer
+	return m.Apply(manager.Change{Op: manager.OpReconfigure, Proposal: p})
 }
 
 // Snapshot captures the manager in its store format. raft calls it on the

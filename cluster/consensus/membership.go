@@ -171,7 +171,7 @@ func (n *Node) Reconcile(ctx context.Context) error {
 			return err
 		}
 	}
-	return n.followConfig(ctx)
+	return n.followConfig(ctx, false)
 }
 
 // proposeBootstrap proposes the first configuration: raft's voters,
@@ -229,8 +229,8 @@ func wantedRoles(cfg manager.Config) map[manager.NodeID]raftRole {
 // syncRaft makes raft's configuration follow the manager's, one raft
 // change at a time, each waited on: additions and promotions first, then
 // demotions, then removals, so raft never has fewer voters than either
-// end needs. A member whose address is unknown is an error after the
-// rest is done.
+// end needs. A voter whose address is unknown is an error once the rest
+// is done; a standby without one waits for it (raft needs no non-voter).
 func (n *Node) syncRaft(ctx context.Context) error {
 	cfg := n.Config()
 	if cfg.Epoch == 0 {
@@ -269,8 +269,10 @@ func (n *Node) syncRaft(ctx context.Context) error {
 				addr = s.Address
 			}
 			switch {
-			case addr == "":
+			case addr == "" && role == roleVoter:
 				missing = append(missing, string(id))
+			case addr == "": // a standby raft does not need yet: the next reconcile adds it
+				n.log.Debug("no raft address for a standby yet", "id", id)
 			case role == roleVoter && (!in || s.Suffrage != raft.Voter || s.Address != addr):
 				if err := step("AddVoter", id, n.raft.AddVoter(raft.ServerID(id), addr, 0, to)); err != nil {
 					return err

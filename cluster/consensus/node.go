@@ -26,7 +26,8 @@ type Options struct {
 	BindAddr  string
 	Advertise net.Addr
 	// Transport replaces the TCP transport (tests: raft.NewInmemTransport
-	// or a wrapper that drops messages).
+	// or a wrapper that drops messages). Raft closes it on Shutdown if it
+	// has a Close method.
 	Transport raft.Transport
 	// DataDir holds raft's log, stable store and snapshots. Empty keeps
 	// everything in memory: for tests only, a restart loses it.

@@ -141,7 +141,7 @@ func (n *Node) Adjust(ctx context.Context, p manager.Proposal) (manager.Answer, 
 	if err != nil || ans.Status != manager.OK {
 		return ans, err
 	}
-	if err := n.followConfig(ctx); err != nil {
+	if err := n.followConfig(ctx, false); err != nil {
 		return n.rollback(ctx, before.Proposal(), err)
 	}
 	cfg := n.Config()
@@ -150,9 +150,12 @@ func (n *Node) Adjust(ctx context.Context, p manager.Proposal) (manager.Answer, 
 }
 
 // followConfig makes raft's voters the configuration's, and if it is a
-// joint phase, leaves it and does so again. Called with n.adjusting held.
-func (n *Node) followConfig(ctx context.Context) error {
-	if err := n.syncRaft(ctx); err != nil {
+// joint phase, leaves it and does so again. Going back (a rollback), raft's
+// voters need not follow the joint phase first: the voter that cannot
+// follow is usually why the adjustment failed, and it leaves with the
+// phase. Called with n.adjusting held.
+func (n *Node) followConfig(ctx context.Context, back bool) error {
+	if err := n.syncRaft(ctx); err != nil && !(back && n.Config().Joint()) {
 		return err
 	}
 	if !n.Config().Joint() {
@@ -174,7 +177,7 @@ func (n *Node) rollback(ctx context.Context, prev manager.Proposal, cause error)
 	n.log.Warn("adjustment failed, rolling back", "error", cause)
 	ans, err := n.propose(ctx, command{Kind: kindRollback, Proposal: &prev})
 	if err == nil && ans.Err() == nil {
-		err = n.followConfig(ctx)
+		err = n.followConfig(ctx, true)
 	} else if err == nil {
 		err = ans.Err()
 	}
