@@ -107,7 +107,7 @@ func TestChaos(t *testing.T) {
 	l := waitLeader(t, h.live())
 	waitFor(t, 10*time.Second, "s1 joins", func() error {
 		if l := leaderOf(h.live()); l != nil {
-			_, err := l.Join(context.Background(), "s1", c.addrs["s1"])
+			_, err := l.Join(context.Background(), "s1", c.nodes["s1"].Addr())
 			return err
 		}
 		return fmt.Errorf("no leader")
@@ -190,6 +190,13 @@ func TestChaos(t *testing.T) {
 		c.start(id, 0)
 	}
 	h.mu.Unlock()
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range h.live() {
+				t.Logf("%s", n.State())
+			}
+		}
+	})
 	waitFor(t, 30*time.Second, "everyone converged once quiet", func() error { return converged(h.live()) })
 	rec.check(t)
 	if accepted == 0 {

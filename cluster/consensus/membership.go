@@ -229,8 +229,10 @@ func wantedRoles(cfg manager.Config) map[manager.NodeID]raftRole {
 // syncRaft makes raft's configuration follow the manager's, one raft
 // change at a time, each waited on: additions and promotions first, then
 // demotions, then removals, so raft never has fewer voters than either
-// end needs. A voter whose address is unknown is an error once the rest
-// is done; a standby without one waits for it (raft needs no non-voter).
+// end needs; a change of this member (the leader) comes last, since
+// demoting or removing itself ends its leadership. A voter whose address
+// is unknown is an error once the rest is done; a standby without one
+// waits for it (raft needs no non-voter).
 func (n *Node) syncRaft(ctx context.Context) error {
 	cfg := n.Config()
 	if cfg.Epoch == 0 {
@@ -244,63 +246,10 @@ func (n *Node) syncRaft(ctx context.Context) error {
 	for _, s := range f.Configuration().Servers {
 		have[manager.NodeID(s.ID)] = s
 	}
-	want := wantedRoles(cfg)
-	ids := make([]manager.NodeID, 0, len(want))
-	for id := range want {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	var missing []string
-	step := func(what string, id manager.NodeID, fut raft.IndexFuture) error {
-		if err := n.wait(ctx, fut); err != nil {
-			return fmt.Errorf("raft %s %s: %w", what, id, err)
-		}
-		return nil
-	}
-	to := n.timeout(ctx)
-	for _, role := range []raftRole{roleVoter, roleNonvoter} {
-		for _, id := range ids {
-			if want[id] != role {
-				continue
-			}
-			s, in := have[id]
-			addr, known := n.address(id)
-			if !known {
-				addr = s.Address
-			}
-			switch {
-			case addr == "" && role == roleVoter:
-				missing = append(missing, string(id))
-			case addr == "": // a standby raft does not need yet: the next reconcile adds it
-				n.log.Debug("no raft address for a standby yet", "id", id)
-			case role == roleVoter && (!in || s.Suffrage != raft.Voter || s.Address != addr):
-				if err := step("AddVoter", id, n.raft.AddVoter(raft.ServerID(id), addr, 0, to)); err != nil {
-					return err
-				}
-			case role == roleNonvoter && (!in || s.Suffrage == raft.Nonvoter && s.Address != addr):
-				if err := step("AddNonvoter", id, n.raft.AddNonvoter(raft.ServerID(id), addr, 0, to)); err != nil {
-					return err
-				}
-			case role == roleNonvoter && s.Suffrage == raft.Voter:
-				if err := step("DemoteVoter", id, n.raft.DemoteVoter(raft.ServerID(id), 0, to)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	var gone []manager.NodeID
-	for id := range have {
-		if want[id] == roleNone {
-			gone = append(gone, id)
-		}
-	}
-	// This member last: a leader that removes itself steps down.
-	slices.SortFunc(gone, func(a, b manager.NodeID) int {
-		return cmp.Or(cmp.Compare(boolInt(a == n.opts.ID), boolInt(b == n.opts.ID)), cmp.Compare(a, b))
-	})
-	for _, id := range gone {
-		if err := step("RemoveServer", id, n.raft.RemoveServer(raft.ServerID(id), 0, to)); err != nil {
-			return err
+	ops, missing := n.raftChanges(cfg, have)
+	for _, op := range ops {
+		if err := n.wait(ctx, op.run(n.raft, n.timeout(ctx))); err != nil {
+			return fmt.Errorf("raft %s %s: %w", op.what, op.id, err)
 		}
 	}
 	if len(missing) > 0 {
@@ -309,11 +258,62 @@ func (n *Node) syncRaft(ctx context.Context) error {
 	return nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// raftChange is one raft membership change.
+type raftChange struct {
+	what string
+	id   manager.NodeID
+	run  func(r *raft.Raft, timeout time.Duration) raft.Future
+}
+
+// raftChanges lists, in order, the raft changes that make have (raft's
+// servers) follow cfg, and the voters whose address is unknown.
+func (n *Node) raftChanges(cfg manager.Config, have map[manager.NodeID]raft.Server) (ops []raftChange, missing []string) {
+	want := wantedRoles(cfg)
+	ids := make([]manager.NodeID, 0, len(want)+len(have))
+	for id := range want {
+		ids = append(ids, id)
 	}
-	return 0
+	for id := range have {
+		if want[id] == roleNone {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	var adds, demotions, removals, self []raftChange
+	for _, id := range ids {
+		s, in := have[id]
+		addr, known := n.address(id)
+		if !known {
+			addr = s.Address
+		}
+		sid := raft.ServerID(id)
+		var op raftChange
+		switch role := want[id]; {
+		case role == roleNone:
+			op = raftChange{"RemoveServer", id, func(r *raft.Raft, to time.Duration) raft.Future { return r.RemoveServer(sid, 0, to) }}
+		case addr == "" && role == roleVoter:
+			missing = append(missing, string(id))
+		case addr == "": // a standby raft does not need yet: the next reconcile adds it
+		case role == roleVoter && (!in || s.Suffrage != raft.Voter || s.Address != addr):
+			op = raftChange{"AddVoter", id, func(r *raft.Raft, to time.Duration) raft.Future { return r.AddVoter(sid, addr, 0, to) }}
+		case role == roleNonvoter && (!in || s.Suffrage == raft.Nonvoter && s.Address != addr):
+			op = raftChange{"AddNonvoter", id, func(r *raft.Raft, to time.Duration) raft.Future { return r.AddNonvoter(sid, addr, 0, to) }}
+		case role == roleNonvoter && s.Suffrage == raft.Voter:
+			op = raftChange{"DemoteVoter", id, func(r *raft.Raft, to time.Duration) raft.Future { return r.DemoteVoter(sid, 0, to) }}
+		}
+		switch {
+		case op.run == nil:
+		case id == n.opts.ID:
+			self = append(self, op)
+		case op.what == "RemoveServer":
+			removals = append(removals, op)
+		case op.what == "DemoteVoter":
+			demotions = append(demotions, op)
+		default:
+			adds = append(adds, op)
+		}
+	}
+	return slices.Concat(adds, demotions, removals, self), missing
 }
 
 // address returns the address book's entry for id.

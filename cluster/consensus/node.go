@@ -172,6 +172,9 @@ func (n *Node) start() error {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(opts.ID)
 	conf.Logger = opts.Logger.Named("raft")
+	// A leader the configuration makes a standby is demoted in raft and
+	// stays a member (a non-voter); raft's default would shut it down.
+	conf.ShutdownOnRemove = false
 	setDuration(&conf.HeartbeatTimeout, opts.HeartbeatTimeout)
 	setDuration(&conf.ElectionTimeout, opts.ElectionTimeout)
 	setDuration(&conf.LeaderLeaseTimeout, opts.LeaderLeaseTimeout)

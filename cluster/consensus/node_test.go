@@ -167,14 +167,14 @@ func TestAdjustAndReconcile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ans, err := l.Join(ctx, "d", "d"); err != nil || ans.Status != manager.OK {
-		t.Fatalf("Join d: %+v %v", ans, err)
-	}
+	waitFor(t, 10*time.Second, "d joins", func() error {
+		_, err := leaderOrSelf(nodes, l).Join(ctx, "d", "d")
+		return err
+	})
 	waitFor(t, 5*time.Second, "d a raft non-voter", func() error { return converged(nodes) })
 
-	ans, err := l.Adjust(ctx, proposal(ids("a", "b", "d")...))
-	if err != nil || ans.Status != manager.OK || ans.Joint {
-		t.Fatalf("Adjust to a b d: %+v %v", ans, err)
+	if ans := adjustOK(t, nodes, proposal(ids("a", "b", "d")...)); ans.Joint {
+		t.Fatalf("Adjust to a b d: %+v", ans)
 	}
 	waitFor(t, 5*time.Second, "a b d voters everywhere", func() error { return converged(nodes) })
 	if v, s := raftVoters(l); !slices.Equal(v, ids("a", "b", "d")) || !slices.Equal(s, ids("c")) {
@@ -193,11 +193,23 @@ func TestAdjustAndReconcile(t *testing.T) {
 	if ans := applyOK(t, nodes, manager.Change{Op: manager.OpAdd, Node: manager.Node{ID: "e", Standby: true}}); ans.Status != manager.OK {
 		t.Fatalf("add e: %+v", ans)
 	}
-	before := l.Config()
-	ans, err = l.Adjust(ctx, proposal(ids("a", "b", "e")...))
-	if err != nil || ans.Status != manager.RolledBack {
-		t.Fatalf("Adjust to a voter without an address: %+v %v, want RolledBack", ans, err)
-	}
+	var before manager.Config
+	var ans manager.Answer
+	waitFor(t, 10*time.Second, "an adjustment answered", func() error {
+		if l = leaderOf(nodes); l == nil {
+			return fmt.Errorf("no leader")
+		}
+		before = l.Config()
+		var err error
+		ans, err = l.Adjust(ctx, proposal(ids("a", "b", "e")...))
+		if errors.Is(err, ErrNotLeader) {
+			return err
+		}
+		if err != nil || ans.Status != manager.RolledBack {
+			t.Fatalf("Adjust to a voter without an address: %+v %v, want RolledBack", ans, err)
+		}
+		return nil
+	})
 	after := l.Config()
 	if !after.Quorum().Equal(before.Quorum()) || after.Joint() || after.Epoch <= before.Epoch {
 		t.Fatalf("after the rollback:\n%s\nbefore:\n%s", after.Describe(), before.Describe())
@@ -206,9 +218,8 @@ func TestAdjustAndReconcile(t *testing.T) {
 		t.Fatalf("raft voters after the rollback: %v", v)
 	}
 
-	if ans, err := l.Leave(ctx, "e"); err != nil || ans.Status != manager.OK {
-		t.Fatalf("Leave e: %+v %v", ans, err)
-	}
+	applyOK(t, nodes, manager.Change{Op: manager.OpRemove, ID: "e"})
+	l = waitLeader(t, nodes)
 
 	// Drift: raft changed behind the manager's back.
 	if err := l.raft.DemoteVoter("d", 0, time.Second).Error(); err != nil {

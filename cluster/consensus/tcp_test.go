@@ -3,6 +3,7 @@ package consensus
 import (
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,8 +13,11 @@ import (
 )
 
 // tcpCluster runs members over raft's TCP transport on loopback, each
-// wrapped by faultNet and each in its own data directory. A member keeps
-// its address across restarts (its port is bound again), as a host would.
+// wrapped by faultNet and each in its own data directory. A member binds
+// its port again on a restart, as a host would, or another if the port was
+// taken meanwhile (by an outgoing connection): the transports resolve
+// member IDs through the cluster's addresses, and the leader's Reconcile
+// moves raft's configuration to the new one.
 type tcpCluster struct {
 	t     testing.TB
 	net   *faultNet
@@ -21,9 +25,21 @@ type tcpCluster struct {
 	names []manager.NodeID
 	nodes map[manager.NodeID]*Node
 	dirs  map[manager.NodeID]string
-	addrs map[manager.NodeID]string
-	lives map[manager.NodeID]int // incarnations started
-	opts  func(*Options)         // adjusts each member's options
+	addrs map[manager.NodeID]string // guarded by addrMu
+	lives map[manager.NodeID]int    // incarnations started
+	opts  func(*Options)            // adjusts each member's options
+
+	addrMu sync.Mutex
+}
+
+// ServerAddr resolves a member's current address for the transports.
+func (c *tcpCluster) ServerAddr(id raft.ServerID) (raft.ServerAddress, error) {
+	c.addrMu.Lock()
+	defer c.addrMu.Unlock()
+	if a, ok := c.addrs[manager.NodeID(id)]; ok {
+		return raft.ServerAddress(a), nil
+	}
+	return "", fmt.Errorf("no address for %s", id)
 }
 
 func newTCPCluster(t testing.TB, rec *recorder, names ...string) *tcpCluster {
@@ -45,15 +61,17 @@ func newTCPCluster(t testing.TB, rec *recorder, names ...string) *tcpCluster {
 // port, later ones bind the same.
 func (c *tcpCluster) start(id manager.NodeID, expect int) *Node {
 	c.t.Helper()
+	c.addrMu.Lock()
 	bind := c.addrs[id]
-	if bind == "" {
-		bind = "127.0.0.1:0"
-	}
+	c.addrMu.Unlock()
 	var tr *raft.NetworkTransport
 	var err error
-	for try := 0; try < 50; try++ { // the port may take a moment to be free again
+	for try := 0; try < 10; try++ {
+		if bind == "" || try == 9 {
+			bind = "127.0.0.1:0"
+		}
 		tr, err = raft.NewTCPTransportWithConfig(bind, nil, &raft.NetworkTransportConfig{
-			MaxPool: 3, Timeout: time.Second, Logger: hclog.NewNullLogger()})
+			ServerAddressProvider: c, MaxPool: 3, Timeout: time.Second, Logger: hclog.NewNullLogger()})
 		if err == nil {
 			break
 		}
@@ -62,7 +80,9 @@ func (c *tcpCluster) start(id manager.NodeID, expect int) *Node {
 	if err != nil {
 		c.t.Fatalf("%s: transport on %s: %v", id, bind, err)
 	}
+	c.addrMu.Lock()
 	c.addrs[id] = string(tr.LocalAddr())
+	c.addrMu.Unlock()
 	c.lives[id]++
 	opts := fastOptions(id)
 	opts.Transport = &faultTransport{Transport: tr, net: c.net, self: raft.ServerID(id)}
@@ -84,6 +104,8 @@ func (c *tcpCluster) start(id manager.NodeID, expect int) *Node {
 // discover tells every running member of every started one, as the layer
 // above's membership would.
 func (c *tcpCluster) discover() {
+	c.addrMu.Lock()
+	defer c.addrMu.Unlock()
 	for _, n := range c.nodes {
 		for id, addr := range c.addrs {
 			if err := n.Discovered(id, addr); err != nil {
