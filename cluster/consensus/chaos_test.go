@@ -91,9 +91,16 @@ func randomChange(r *rand.Rand, cfg manager.Config) (c manager.Change, adjust bo
 func TestChaos(t *testing.T) {
 	seed := chaosSeed(t)
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	steps := 24
+	steps := 24 // about 10 s under -race; QUORUM_CHAOS_STEPS=100 runs longer
 	if testing.Short() {
 		steps = 4
+	}
+	if s := os.Getenv("QUORUM_CHAOS_STEPS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			t.Fatalf("QUORUM_CHAOS_STEPS=%q: want a positive number", s)
+		}
+		steps = v
 	}
 	rec := newRecorder()
 	h := &chaos{c: newTCPCluster(t, rec, "n1", "n2", "n3", "n4", "n5", "s1")}

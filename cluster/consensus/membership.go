@@ -13,27 +13,6 @@ import (
 	"github.com/lockstep/quorum/manager"
 )
 
-// Bootstrap-expect, as Consul and Nomad do it. Nothing is bootstrapped
-// until exactly BootstrapExpect members (this one included) are known;
-// then each calls raft.BootstrapCluster with the same list, every known
-// member a voter, sorted by ID. Identical bootstraps are harmless: raft
-// refuses a second one on a member with state, and members that bootstrap
-// the same list elect one leader among them. The first leader proposes
-// the manager's bootstrap entry (those members as voters under the Rule);
-// the FSM ignores any later one.
-//
-// Lists that differ are the danger: two members bootstrapping different
-// lists hold different index-1 configurations, and a leader of one could
-// overwrite the other's log. So a member bootstraps only when the count is
-// exactly right, and never once it has seen more members than expected (a
-// second cluster cannot form from the extra members: each side would
-// need BootstrapExpect members that see no one else). The list is derived
-// only from what the layer above discovered, sorted: members that see the
-// same membership bootstrap the same list. A member joining a running
-// cluster must start with BootstrapExpect 0; one with raft state never
-// bootstraps (and raft.BootstrapCluster itself refuses a member that a
-// leader has already reached).
-
 // Discovered tells the Node of a member and its raft address (from the
 // layer above's membership, or tests). Before bootstrap it counts toward
 // BootstrapExpect; afterwards it keeps the address book the TCP transport
@@ -61,7 +40,8 @@ func (n *Node) poke() {
 }
 
 // maybeBootstrap bootstraps raft once exactly BootstrapExpect members are
-// known, never on a member with state or after seeing too many.
+// known, never on a member with state or after seeing too many (see the
+// package doc, Bootstrap-expect).
 func (n *Node) maybeBootstrap() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
