@@ -40,11 +40,13 @@ func adjustOK(t testing.TB, nodes []*Node, p manager.Proposal) manager.Answer {
 
 // The leader is killed: a new one is elected with every committed change,
 // keeps committing, and the old one restarted from its data directory
-// comes back with the configuration, without bootstrapping again.
+// (on another port) comes back with the configuration, without
+// bootstrapping again. The members open their own TCP transports.
 func TestClusterLeaderFailover(t *testing.T) {
 	skipShort(t)
 	rec := newRecorder()
 	c := newTCPCluster(t, rec, "n1", "n2", "n3")
+	c.native = true
 	for _, id := range c.names {
 		c.start(id, 3)
 	}
@@ -79,6 +81,22 @@ func TestClusterLeaderFailover(t *testing.T) {
 	waitFor(t, 15*time.Second, "the restarted member catches up", func() error { return converged(c.live()) })
 	applyOK(t, c.live(), manager.Change{Op: manager.OpRecover, ID: old})
 	waitFor(t, 10*time.Second, "converged", func() error { return converged(c.live()) })
+	waitFor(t, 10*time.Second, "raft has the restarted member's new address", func() error {
+		l := leaderOf(c.live())
+		if l == nil {
+			return fmt.Errorf("no leader")
+		}
+		f := l.raft.GetConfiguration()
+		if err := f.Error(); err != nil {
+			return err
+		}
+		for _, s := range f.Configuration().Servers {
+			if manager.NodeID(s.ID) == old && string(s.Address) != back.Addr() {
+				return fmt.Errorf("raft has %s at %s, it is at %s", old, s.Address, back.Addr())
+			}
+		}
+		return nil
+	})
 	if back.bootstrap {
 		t.Fatal("a member with raft state bootstrapped")
 	}

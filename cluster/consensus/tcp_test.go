@@ -29,6 +29,11 @@ type tcpCluster struct {
 	lives map[manager.NodeID]int    // incarnations started
 	opts  func(*Options)            // adjusts each member's options
 
+	// native members open their own TCP transport (Options.BindAddr) on a
+	// new port at every start, without faultNet: the leader learns the
+	// new address from Discovered and moves raft's configuration to it.
+	native bool
+
 	addrMu sync.Mutex
 }
 
@@ -61,6 +66,9 @@ func newTCPCluster(t testing.TB, rec *recorder, names ...string) *tcpCluster {
 // port, later ones bind the same.
 func (c *tcpCluster) start(id manager.NodeID, expect int) *Node {
 	c.t.Helper()
+	if c.native {
+		return c.startNative(id, expect)
+	}
 	c.addrMu.Lock()
 	bind := c.addrs[id]
 	c.addrMu.Unlock()
@@ -96,6 +104,24 @@ func (c *tcpCluster) start(id manager.NodeID, expect int) *Node {
 		_ = tr.Close()
 		c.t.Fatalf("%s: %v", id, err)
 	}
+	c.nodes[id] = n
+	c.discover()
+	return n
+}
+
+func (c *tcpCluster) startNative(id manager.NodeID, expect int) *Node {
+	c.t.Helper()
+	c.lives[id]++
+	opts := fastOptions(id)
+	opts.BindAddr, opts.DataDir, opts.BootstrapExpect = "127.0.0.1:0", c.dirs[id], expect
+	opts.OnApply = c.rec.hook(fmt.Sprintf("%s#%d", id, c.lives[id]))
+	n, err := Open(opts)
+	if err != nil {
+		c.t.Fatalf("%s: %v", id, err)
+	}
+	c.addrMu.Lock()
+	c.addrs[id] = n.Addr()
+	c.addrMu.Unlock()
 	c.nodes[id] = n
 	c.discover()
 	return n
