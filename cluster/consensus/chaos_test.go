@@ -33,10 +33,87 @@ func chaosSeed(t *testing.T) uint64 {
 }
 
 // chaos is the randomized test's cluster: a tcpCluster shared with a
-// proposer goroutine.
+// proposer goroutine, and the faults in force.
 type chaos struct {
-	mu sync.Mutex
-	c  *tcpCluster
+	mu           sync.Mutex
+	c            *tcpCluster
+	stopped, cut []manager.NodeID
+}
+
+// fault makes one random step of the schedule: kill, restart, partition a
+// minority, heal, or change the delay. At most two members are down or
+// cut at once.
+func (h *chaos) fault(r *rand.Rand) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.c
+	switch a := r.IntN(6); {
+	case a == 0 && len(h.stopped)+len(h.cut) < 2: // kill
+		id := c.names[r.IntN(len(c.names))]
+		if c.nodes[id] != nil && !slices.Contains(h.cut, id) {
+			c.stop(id)
+			h.stopped = append(h.stopped, id)
+		}
+	case a == 1 && len(h.stopped) > 0: // restart
+		i := r.IntN(len(h.stopped))
+		c.start(h.stopped[i], 0)
+		h.stopped = slices.Delete(h.stopped, i, i+1)
+	case a == 2 && len(h.cut) == 0 && len(h.stopped) < 2: // partition a minority
+		for len(h.cut) < 1+r.IntN(2-len(h.stopped)) {
+			if id := c.names[r.IntN(len(c.names))]; !slices.Contains(h.cut, id) && !slices.Contains(h.stopped, id) {
+				h.cut = append(h.cut, id)
+			}
+		}
+		c.net.partition(serverIDs(h.cut), c.all())
+	case a == 3: // heal
+		c.net.heal()
+		h.cut = nil
+	case a == 4: // delays
+		c.net.setDelay(time.Duration(r.IntN(3)*5) * time.Millisecond)
+	}
+}
+
+// quiet ends every fault: the network healed, every member running.
+func (h *chaos) quiet() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.c.net.heal()
+	h.c.net.setDelay(0)
+	for _, id := range h.stopped {
+		h.c.start(id, 0)
+	}
+	h.stopped, h.cut = nil, nil
+}
+
+// proposer proposes random changes through whoever leads until stop,
+// and counts them.
+func (h *chaos) proposer(seed uint64, stop <-chan struct{}) (proposed, accepted int) {
+	r := rand.New(rand.NewPCG(seed, 0x9f09))
+	for {
+		select {
+		case <-stop:
+			return proposed, accepted
+		case <-time.After(time.Duration(20+r.IntN(60)) * time.Millisecond):
+		}
+		l := leaderOf(h.live())
+		if l == nil {
+			continue
+		}
+		ch, adjust := randomChange(r, l.Config())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		var ans manager.Answer
+		var err error
+		if adjust {
+			ans, err = l.Adjust(ctx, ch.Proposal)
+		} else {
+			ans, err = l.Apply(ctx, ch)
+		}
+		cancel()
+		proposed++
+		if err == nil && ans.Status == manager.OK {
+			accepted++
+		}
+	}
 }
 
 func (h *chaos) live() []*Node {
@@ -105,13 +182,15 @@ func TestChaos(t *testing.T) {
 	rec := newRecorder()
 	h := &chaos{c: newTCPCluster(t, rec, "n1", "n2", "n3", "n4", "n5", "s1")}
 	c := h.c
-	h.mu.Lock()
-	for _, id := range c.names[:5] {
-		c.start(id, 5)
-	}
-	c.start("s1", 0)
-	h.mu.Unlock()
-	l := waitLeader(t, h.live())
+	func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, id := range c.names[:5] {
+			c.start(id, 5)
+		}
+		c.start("s1", 0)
+	}()
+	waitLeader(t, h.live())
 	waitFor(t, 10*time.Second, "s1 joins", func() error {
 		if l := leaderOf(h.live()); l != nil {
 			_, err := l.Join(context.Background(), "s1", c.nodes["s1"].Addr())
@@ -119,84 +198,23 @@ func TestChaos(t *testing.T) {
 		}
 		return fmt.Errorf("no leader")
 	})
-	_ = l
 
-	stopProposer := make(chan struct{})
+	stop := make(chan struct{})
 	var proposed, accepted int
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // proposals throughout, through whoever leads
+	go func() {
 		defer wg.Done()
-		pr := rand.New(rand.NewPCG(seed, 0x9f09))
-		for {
-			select {
-			case <-stopProposer:
-				return
-			case <-time.After(time.Duration(20+pr.IntN(60)) * time.Millisecond):
-			}
-			l := leaderOf(h.live())
-			if l == nil {
-				continue
-			}
-			ch, adjust := randomChange(pr, l.Config())
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			var ans manager.Answer
-			var err error
-			if adjust {
-				ans, err = l.Adjust(ctx, ch.Proposal)
-			} else {
-				ans, err = l.Apply(ctx, ch)
-			}
-			cancel()
-			proposed++
-			if err == nil && ans.Status == manager.OK {
-				accepted++
-			}
-		}
+		proposed, accepted = h.proposer(seed, stop)
 	}()
-
-	var stopped, cut []manager.NodeID
 	for step := 0; step < steps; step++ {
-		h.mu.Lock()
-		switch a := r.IntN(6); {
-		case a == 0 && len(stopped)+len(cut) < 2: // kill
-			id := c.names[r.IntN(len(c.names))]
-			if c.nodes[id] != nil && !slices.Contains(cut, id) {
-				c.stop(id)
-				stopped = append(stopped, id)
-			}
-		case a == 1 && len(stopped) > 0: // restart
-			i := r.IntN(len(stopped))
-			c.start(stopped[i], 0)
-			stopped = slices.Delete(stopped, i, i+1)
-		case a == 2 && len(cut) == 0 && len(stopped) < 2: // partition a minority
-			for len(cut) < 1+r.IntN(2-len(stopped)) {
-				if id := c.names[r.IntN(len(c.names))]; !slices.Contains(cut, id) && !slices.Contains(stopped, id) {
-					cut = append(cut, id)
-				}
-			}
-			c.net.partition(serverIDs(cut), c.all())
-		case a == 3: // heal
-			c.net.heal()
-			cut = nil
-		case a == 4: // delays
-			c.net.setDelay(time.Duration(r.IntN(3)*5) * time.Millisecond)
-		}
-		h.mu.Unlock()
+		h.fault(r)
 		time.Sleep(time.Duration(200+r.IntN(400)) * time.Millisecond)
 		rec.check(t)
 	}
-	close(stopProposer)
+	close(stop)
 	wg.Wait()
-
-	// Quiet: everyone back, no faults.
-	h.mu.Lock()
-	c.net.heal()
-	c.net.setDelay(0)
-	for _, id := range stopped {
-		c.start(id, 0)
-	}
-	h.mu.Unlock()
+	h.quiet()
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, n := range h.live() {

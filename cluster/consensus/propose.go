@@ -183,8 +183,9 @@ func (n *Node) rollback(ctx context.Context, prev manager.Proposal, cause error)
 	}
 	cfg := n.Config()
 	if err != nil {
-		return manager.Answer{Status: manager.RolledBack, Epoch: cfg.Epoch, Joint: cfg.Joint(),
-				Reason: fmt.Sprintf("%v; the rollback did not complete: %v", cause, err)},
+		// Not RolledBack: the quorum system before may not be in force.
+		return manager.Answer{Status: manager.Conflict, Epoch: cfg.Epoch, Joint: cfg.Joint(),
+				Reason: fmt.Sprintf("%v; the rollback did not complete (%v): epoch %d is in force, and Reconcile makes raft's voters follow it", cause, err, cfg.Epoch)},
 			fmt.Errorf("consensus: Adjust failed (%v) and its rollback did not complete: %w", cause, err)
 	}
 	return manager.Answer{Status: manager.RolledBack, Epoch: cfg.Epoch, Joint: cfg.Joint(),
