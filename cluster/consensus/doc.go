@@ -51,9 +51,14 @@
 //     decides);
 //   - two disjoint clusters would each need N members that see no one
 //     outside them, a partition of the discovery layer itself at first
-//     start; two lists that overlap cannot both win, since a member of
-//     the first cluster to elect a leader refuses the other's candidates
-//     (its log is longer, and it hears from its leader);
+//     start. Of two lists that overlap, once the first has a leader that
+//     wrote an entry, the second cannot win: the shared members refuse
+//     its candidates (their logs are longer, and they hear from their
+//     leader; see TestBootstrapDifferentListLater). Two lists bootstrapped
+//     at the same instant are not protected by raft, which has no cluster
+//     identity: this is why a member with a view of more than N members
+//     refuses, and why the layer above should report only members its
+//     membership agrees on;
 //   - the list is derived only from what the layer above discovered,
 //     sorted: members that see the same membership bootstrap the same
 //     list;

@@ -155,9 +155,8 @@ func TestFollowerRefuses(t *testing.T) {
 }
 
 // Adjust swaps a voter for a standby through a joint phase, raft's voters
-// following; an adjustment whose raft step fails is rolled back; Reconcile
-// repairs raft changes made behind the manager's back.
-func TestAdjustAndReconcile(t *testing.T) {
+// following; an adjustment whose raft step fails is rolled back.
+func TestAdjustAndRollback(t *testing.T) {
 	nodes, rec := inmemCluster(t, 3, "a", "b", "c", "d")
 	discoverAll(t, nodes[:3]) // d starts with the others but is not expected
 	l := waitLeader(t, nodes[:3])
@@ -219,7 +218,16 @@ func TestAdjustAndReconcile(t *testing.T) {
 	}
 
 	applyOK(t, nodes, manager.Change{Op: manager.OpRemove, ID: "e"})
+	waitFor(t, 5*time.Second, "everyone converged", func() error { return converged(nodes) })
+	rec.check(t)
+}
 
+// Reconcile repairs raft changes made behind the manager's back.
+func TestReconcileRepairsDrift(t *testing.T) {
+	nodes, rec := inmemCluster(t, 3, "a", "b", "c")
+	discoverAll(t, nodes)
+	waitLeader(t, nodes)
+	ctx := context.Background()
 	// Drift: raft changed behind the manager's back (a voter other than
 	// the leader demoted, a stranger added), as a crash between an entry
 	// and its raft change would leave it.
@@ -244,5 +252,40 @@ func TestAdjustAndReconcile(t *testing.T) {
 		return consistent(l)
 	})
 	waitFor(t, 5*time.Second, "everyone converged", func() error { return converged(nodes) })
+	rec.check(t)
+}
+
+// A member that bootstraps a different list after the others formed a
+// cluster never leads nor gets a configuration, and the cluster is
+// unaffected: its members refuse a candidate with an older log while they
+// hear from their leader.
+func TestBootstrapDifferentListLater(t *testing.T) {
+	nodes, rec := inmemCluster(t, 3, "a", "b", "c", "d")
+	abc, d := nodes[:3], nodes[3]
+	discoverAll(t, abc)
+	waitLeader(t, abc)
+	waitFor(t, 5*time.Second, "a b c converged", func() error { return converged(abc) })
+	for _, n := range []*Node{nodes[1], nodes[2], d} { // d sees b, c and itself: three
+		if err := d.Discovered(n.ID(), n.Addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "d bootstraps its own list", func() error {
+		if d.raft.LastIndex() == 0 {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	time.Sleep(time.Second) // many election timeouts of d's
+	if d.Leads() || d.Config().Epoch != 0 {
+		t.Fatalf("d leads %v, holds epoch %d", d.Leads(), d.Config().Epoch)
+	}
+	if err := converged(abc); err != nil {
+		t.Fatal(err)
+	}
+	if cfg := nodes[0].Config(); !slices.Equal(cfg.Quorum().IDs(), ids("a", "b", "c")) {
+		t.Fatalf("the cluster's voters: %v", cfg.Quorum().IDs())
+	}
+	applyOK(t, abc, manager.Change{Op: manager.OpSuspect, ID: "c"})
 	rec.check(t)
 }
