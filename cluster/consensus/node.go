@@ -100,6 +100,9 @@ func Open(opts Options) (*Node, error) {
 	if opts.BootstrapExpect < 0 {
 		return nil, fmt.Errorf("consensus: Options.BootstrapExpect must be >= 0, got %d", opts.BootstrapExpect)
 	}
+	if err := opts.Rule.Validate(); err != nil {
+		return nil, fmt.Errorf("consensus: Options.Rule: %w", err)
+	}
 	if opts.Transport == nil && opts.BindAddr == "" {
 		return nil, errors.New("consensus: Options: BindAddr or Transport is required")
 	}

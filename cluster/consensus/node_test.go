@@ -289,3 +289,21 @@ func TestBootstrapDifferentListLater(t *testing.T) {
 	applyOK(t, abc, manager.Change{Op: manager.OpSuspect, ID: "c"})
 	rec.check(t)
 }
+
+// Bad options are errors naming the option.
+func TestOpenRefusesBadOptions(t *testing.T) {
+	_, tr := raft.NewInmemTransport("x")
+	for name, opts := range map[string]Options{
+		"Options.ID":              {ID: "has space", Transport: tr},
+		"Options.BootstrapExpect": {ID: "x", Transport: tr, BootstrapExpect: -1},
+		"Options.Rule":            {ID: "x", Transport: tr, Rule: manager.Rule{Model: 9}},
+		"BindAddr or Transport":   {ID: "x"},
+	} {
+		if n, err := Open(opts); err == nil || !strings.Contains(err.Error(), name) {
+			if n != nil {
+				n.Shutdown()
+			}
+			t.Errorf("%s: %v, want an error naming it", name, err)
+		}
+	}
+}
