@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -200,10 +202,21 @@ func setDuration(dst *time.Duration, v time.Duration) {
 	}
 }
 
-// validID checks a member ID as the configuration would.
+// validID checks a member ID by the configuration's rule (manager.NodeID:
+// 1 to 64 bytes of printable UTF-8 without spaces), so that raft never
+// holds a server the configuration would refuse. The manager exports no
+// check of its own.
 func validID(id manager.NodeID) error {
-	if _, err := manager.NewQuorum(manager.Rule{}, []manager.Voter{{ID: id, Weight: manager.One}}); err != nil {
-		return err
+	if id == "" || len(id) > 64 {
+		return fmt.Errorf("member ID must be 1 to 64 bytes, got %d", len(id))
+	}
+	if !utf8.ValidString(string(id)) {
+		return fmt.Errorf("member ID %q is not valid UTF-8", id)
+	}
+	for _, r := range string(id) {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("member ID %q holds a space or control character", id)
+		}
 	}
 	return nil
 }
