@@ -358,10 +358,10 @@ func (q Quorum) Threshold() uint64 {
 	return t
 }
 
-// FaultyWeight is the most weight that may be Byzantine while any two
+// faultyWeight is the most weight that may be Byzantine while any two
 // quorums still share an honest voter: (total-1)/3 under the Byzantine
 // rule, 0 under the crash rule (a shared voter is all it guarantees).
-func (q Quorum) FaultyWeight() uint64 {
+func (q Quorum) faultyWeight() uint64 {
 	t := q.TotalWeight()
 	if q.Rule.Model != Byzantine || t == 0 {
 		return 0
@@ -680,12 +680,12 @@ func (q Quorum) minBreak(in []bool) int {
 }
 
 // byzantineFaults is the most voters, heaviest first, whose weight stays
-// within FaultyWeight: how many lying voters the rule tolerates.
+// within faultyWeight: how many lying voters the rule tolerates.
 func (q Quorum) byzantineFaults() int {
 	if q.Rule.Model != Byzantine {
 		return 0
 	}
-	f := q.FaultyWeight()
+	f := q.faultyWeight()
 	ws := make([]uint64, len(q.Voters))
 	for i, v := range q.Voters {
 		ws[i] = q.value(v)

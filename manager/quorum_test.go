@@ -277,16 +277,16 @@ func TestQuorumsIntersect(t *testing.T) {
 		f, _ := maxFaults(len(q.Voters), Byzantine)
 		for _, a := range quorums {
 			for _, b := range quorums {
-				if weight[a&b] <= q.FaultyWeight() {
+				if weight[a&b] <= q.faultyWeight() {
 					t.Fatalf("seed %d round %d: %+v: quorums %v and %v share %d, not more than faulty %d",
-						seed, round, q, subset(ids, a), subset(ids, b), weight[a&b], q.FaultyWeight())
+						seed, round, q, subset(ids, a), subset(ids, b), weight[a&b], q.faultyWeight())
 				}
 				if !q.Rule.Weighted && bits.OnesCount32(a&b) < f+1 {
 					t.Fatalf("seed %d round %d: quorums %v and %v share fewer than f+1 = %d", seed, round, subset(ids, a), subset(ids, b), f+1)
 				}
 			}
 		}
-		// byzantineFaults is the most voters whose weight fits FaultyWeight.
+		// byzantineFaults is the most voters whose weight fits faultyWeight.
 		fb := q.byzantineFaults()
 		worst := uint64(0)
 		for m := range weight {
@@ -294,8 +294,8 @@ func TestQuorumsIntersect(t *testing.T) {
 				worst = max(worst, weight[m])
 			}
 		}
-		if worst > q.FaultyWeight() {
-			t.Fatalf("seed %d round %d: %d faulty voters may weigh %d > %d", seed, round, fb, worst, q.FaultyWeight())
+		if worst > q.faultyWeight() {
+			t.Fatalf("seed %d round %d: %d faulty voters may weigh %d > %d", seed, round, fb, worst, q.faultyWeight())
 		}
 	}
 }

@@ -8,7 +8,7 @@ package manager
 import (
 	"testing"
 
-	"github.com/lockstep/quorum/kernel"
+	"github.com/lockstep/quorum/internal/suite"
 )
 
 func rids(s ...NodeID) []NodeID { return s }
@@ -267,23 +267,13 @@ func TestReviewNoQuorumLeaderIsNoWitness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := c.Config().Decide([][]byte{rvec('C', 'B')}, rids("w"))
+	d, err := c.Config().Decide(suite.Letters("C/B"), rids("w"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Verdict == NoQuorum && d.LeaderNode == "w" {
 		t.Fatalf("a no-quorum decision names the witness as Leader: %+v", d)
 	}
-}
-
-// rvec builds a 32-byte vector whose IDs are the letters id0 and id1.
-func rvec(id0, id1 byte) []byte {
-	v := make([]byte, kernel.VectorSize)
-	for i := range kernel.IDSize {
-		v[i] = id0 + byte(i)
-		v[kernel.IDSize+i] = id1 + byte(i)
-	}
-	return v
 }
 
 // Finding 8 (documentation). Tolerance.Crash is documented as "exactly

@@ -76,8 +76,8 @@ func NewStore(path string) (*Store, error) {
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }
 
-// PreviousPath returns the path of the previous snapshot's file.
-func (s *Store) PreviousPath() string { return s.path + ".prev" }
+// previousPath is the previous snapshot's file: path + ".prev".
+func (s *Store) previousPath() string { return s.path + ".prev" }
 
 // Load reads the snapshot. A missing file is an error wrapping
 // fs.ErrNotExist; a file that does not hold a valid snapshot wraps
@@ -86,7 +86,7 @@ func (s *Store) Load() (Snapshot, error) { return load(s.path) }
 
 // LoadPrevious reads the snapshot the last Save replaced, if it was valid:
 // the way back when the current file is damaged.
-func (s *Store) LoadPrevious() (Snapshot, error) { return load(s.PreviousPath()) }
+func (s *Store) LoadPrevious() (Snapshot, error) { return load(s.previousPath()) }
 
 // Save validates the snapshot and writes it atomically, keeping the valid
 // file it replaces as the previous one. On an error the file on disk is the
@@ -98,7 +98,7 @@ func (s *Store) Save(snap Snapshot) error {
 	}
 	if old, err := os.ReadFile(s.path); err == nil {
 		if _, err := decode(s.path, old); err == nil {
-			if err := writeAtomic(s.PreviousPath(), old); err != nil {
+			if err := writeAtomic(s.previousPath(), old); err != nil {
 				// The file itself is untouched: nothing is uncertain.
 				return fmt.Errorf("manager: keeping the previous configuration: %v", err)
 			}

@@ -308,7 +308,7 @@ func TestStoreCrashAtEveryStep(t *testing.T) {
 		if a := restarted.Apply(Change{Op: OpFail, ID: "b"}); a.Status != OK || a.Epoch != want+1 {
 			t.Fatalf("seed %d: after a crash at %s: %+v", seed, crashed, a)
 		}
-		for _, tmp := range []string{s.Path() + ".tmp", s.PreviousPath() + ".tmp"} {
+		for _, tmp := range []string{s.Path() + ".tmp", s.previousPath() + ".tmp"} {
 			if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("seed %d: a stale temporary file survived the next Save: %v", seed, err)
 			}
