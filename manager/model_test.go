@@ -461,8 +461,6 @@ func TestReviewRandomSequences(t *testing.T) {
 	t.Logf("stats %v", reviewStats)
 }
 
-func m2committed(c uint64) uint64 { return c }
-
 var reviewStats = map[string]int{}
 
 // Decide with witnesses over random object histories: a tree of states,
