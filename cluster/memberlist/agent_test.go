@@ -375,3 +375,26 @@ func TestLeaveNotice(t *testing.T) {
 		t.Errorf("the user's delegate got %q, want only hello", user.msgs)
 	}
 }
+
+// TestOnMember: the hook sees each member's metadata (this member's
+// included) when first seen and when it changes, not on every update.
+func TestOnMember(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	f := newFakeList(t, Options{Meta: Meta{Domain: "r1", Raft: "127.0.0.1:8300"}, OnMember: func(id manager.NodeID, m Meta) {
+		mu.Lock()
+		seen = append(seen, string(id)+"@"+m.Raft)
+		mu.Unlock()
+	}})
+	f.join("b", Meta{Domain: "r2", Raft: "127.0.0.2:8300"})
+	f.d.NotifyUpdate(f.node("b")) // unchanged: not reported again
+	f.metas["b"] = Meta{Domain: "r2", Raft: "127.0.0.2:8301"}
+	f.d.NotifyUpdate(f.node("b"))
+	f.step(0, "b")
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"a@127.0.0.1:8300", "b@127.0.0.2:8300", "b@127.0.0.2:8301"}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("OnMember saw %q, want %q", seen, want)
+	}
+}

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -23,6 +24,10 @@ type Meta struct {
 	// Standby: the member keeps a replica but is never made a voter except
 	// to replace a failed voter (the strategies' choice).
 	Standby bool `json:"standby,omitempty"`
+	// Raft is the member's raft address (host:port) when its
+	// configuration is replicated (package cluster/consensus): what
+	// Options.OnMember hands to consensus.Node.Discovered. Empty: none.
+	Raft string `json:"raft,omitempty"`
 	// Leaving is set by Agent.Leave just before memberlist's Leave, so
 	// peers tell a graceful departure (the member is removed) from a
 	// failure (the member stays, failed, until replaced). Ignored in
@@ -75,14 +80,25 @@ func DecodeMeta(b []byte) (Meta, error) {
 	return m, nil
 }
 
-// Validate reports a domain the manager would refuse or negative
-// capabilities.
+// Validate reports a domain the manager would refuse, negative
+// capabilities or a raft address that is not host:port.
 func (m Meta) Validate() error {
 	if err := validMember("x", m.Domain); err != nil {
 		return err
 	}
 	if c := m.Capabilities; c.CPU < 0 || c.MemoryMB < 0 || c.BandwidthMbps < 0 {
 		return fmt.Errorf("memberlist: capabilities must not be negative, got %+v", c)
+	}
+	if m.Raft != "" {
+		// Peers dial it: a missing host or port 0 would be accepted by
+		// net.SplitHostPort and fail only at the first connection.
+		host, port, err := net.SplitHostPort(m.Raft)
+		if err != nil {
+			return fmt.Errorf("memberlist: Meta.Raft: %w", err)
+		}
+		if p, err := strconv.Atoi(port); host == "" || err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("memberlist: Meta.Raft: want host:port with a port from 1 to 65535, got %q", m.Raft)
+		}
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ func TestMetaRoundTrip(t *testing.T) {
 	for _, m := range []Meta{
 		{},
 		{Domain: "rack-a"},
+		{Domain: "rack-a", Raft: "10.0.0.1:8300"},
+		{Raft: "[fd00::1]:8300"},
 		{Domain: "eu-west-1a", Capabilities: manager.Capabilities{CPU: 16, MemoryMB: 65536, BandwidthMbps: 25000}, Standby: true, Leaving: true},
 	} {
 		b, err := m.Encode()
@@ -37,12 +39,17 @@ func TestMetaRefused(t *testing.T) {
 		{Domain: "has space"},
 		{Domain: strings.Repeat("d", 65)},
 		{Capabilities: manager.Capabilities{CPU: -1}},
+		{Raft: "10.0.0.1"},
+		{Raft: ":8300"},
+		{Raft: "10.0.0.1:0"},
+		{Raft: "10.0.0.1:http"},
+		{Raft: "10.0.0.1:65536"},
 	} {
 		if _, err := m.Encode(); err == nil {
 			t.Errorf("Encode(%+v) = nil error", m)
 		}
 	}
-	for _, b := range []string{"x", "q", "q{", `q{"domain":1}`, `q{"unknown":1}`, `q{} {}`, `q{"domain":"a b"}`} {
+	for _, b := range []string{"x", "q", "q{", `q{"domain":1}`, `q{"unknown":1}`, `q{} {}`, `q{"domain":"a b"}`, `q{"raft":"nohost"}`} {
 		if _, err := DecodeMeta([]byte(b)); err == nil {
 			t.Errorf("DecodeMeta(%q) = nil error", b)
 		}

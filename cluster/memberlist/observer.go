@@ -45,6 +45,8 @@ type peer struct {
 	silent bool
 	// leaving: it said it is leaving (Agent.Leave's notice).
 	leaving bool
+	// metaSeen: meta was decoded at least once (and OnMember told).
+	metaSeen bool
 }
 
 // observer is the state only the agent's goroutine touches: the members
@@ -129,7 +131,11 @@ func (o *observer) apply(ev event) {
 			if ev.kind == evUpdate && p.state == peerAlive && (m.Domain != p.meta.Domain || m.Capabilities != p.meta.Capabilities) {
 				o.a.logf("%s changed its domain or capabilities; the configuration keeps those it was added with", ev.name)
 			}
-			p.meta = m
+			changed := !p.metaSeen || m != p.meta
+			p.meta, p.metaSeen = m, true
+			if changed && o.a.opts.OnMember != nil {
+				o.a.opts.OnMember(manager.NodeID(ev.name), m)
+			}
 		}
 	}
 	switch ev.kind {

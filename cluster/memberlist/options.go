@@ -66,6 +66,12 @@ type Options struct {
 	// latency sample) or the last error changes. It must not block for
 	// long nor call Shutdown or Close.
 	OnChange func(Status)
+	// OnMember, if set, is called on the agent's goroutine with a
+	// member's metadata when it is first seen and whenever it changes,
+	// this member's own included: where a replicated keeper learns its
+	// peers' raft addresses (consensus.Node.Discovered(id, meta.Raft)).
+	// It must not block for long nor call Shutdown or Close.
+	OnMember func(id manager.NodeID, meta Meta)
 	// ReconnectInterval is how often the agent tries to rejoin members it
 	// sees as failed (one per round, as serf does; memberlist alone never
 	// merges again after a partition outlasting its suspicion) and, while
