@@ -163,12 +163,13 @@ func (n *Node) start() error {
 
 	n.trans = opts.Transport
 	if n.trans == nil {
-		t, err := raft.NewTCPTransportWithConfig(opts.BindAddr, opts.Advertise, &raft.NetworkTransportConfig{
-			ServerAddressProvider: addressBook{n}, MaxPool: 3, Timeout: 10 * time.Second,
-			Logger: opts.Logger.Named("transport")})
+		stream, err := listenBound(opts.BindAddr, opts.Advertise)
 		if err != nil {
 			return fmt.Errorf("consensus: raft transport on %s: %w", opts.BindAddr, err)
 		}
+		t := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			ServerAddressProvider: addressBook{n}, MaxPool: 3, Timeout: 10 * time.Second,
+			Logger: opts.Logger.Named("transport"), Stream: stream})
 		n.trans = t
 		n.closers = append(n.closers, t)
 	}
