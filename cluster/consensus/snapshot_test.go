@@ -73,8 +73,8 @@ func TestSnapshotRestart(t *testing.T) {
 	if got := snapshotBytes(t, n.fsm); !bytes.Equal(got, want) {
 		t.Fatalf("after the restart (epoch %d) the state differs from before", cfg.Epoch)
 	}
-	if n.bootstrap {
-		t.Fatal("bootstrapped again")
+	if n.bootstrap || !n.Restarted() {
+		t.Fatalf("bootstrapped again %v, restarted %v; want false, true", n.bootstrap, n.Restarted())
 	}
 }
 
@@ -92,6 +92,9 @@ func TestStateAndMetrics(t *testing.T) {
 	m := l.Metrics()
 	if !m.Leader || m.Voters != 3 || m.LastContactSeconds != 0 || m.Epoch != 1 {
 		t.Fatalf("leader metrics: %+v", m)
+	}
+	if mm := l.ManagerMetrics(); mm.Epoch != 1 || mm.Voters != 3 || l.Restarted() {
+		t.Fatalf("leader's manager metrics %+v, restarted %v; want epoch 1, 3 voters, not restarted", mm, l.Restarted())
 	}
 	var b strings.Builder
 	if err := m.WritePrometheus(&b); err != nil {

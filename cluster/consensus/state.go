@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/lockstep/quorum/manager"
 )
 
 // State is what an operator sees of this member's raft.
@@ -124,3 +125,18 @@ func (m Metrics) WritePrometheus(w io.Writer) error {
 	}
 	return nil
 }
+
+// ManagerMetrics returns the Metrics of the manager this member applies
+// (the zero Metrics before bootstrap): the configuration's numbers, beside
+// raft's in Metrics. Decision counters count this member's Decide calls.
+func (n *Node) ManagerMetrics() manager.Metrics {
+	if m := n.fsm.manager(); m != nil {
+		return m.Metrics()
+	}
+	return manager.Metrics{}
+}
+
+// Restarted reports whether raft had state in DataDir when the Node was
+// opened: such a member comes back with its log and never bootstraps,
+// whatever BootstrapExpect says.
+func (n *Node) Restarted() bool { return n.existing }
