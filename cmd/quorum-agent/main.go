@@ -1,6 +1,8 @@
 // Command quorum-agent runs one member of a cluster: a hashicorp/memberlist
 // member (SWIM gossip failure detection) whose view keeps a quorum manager
-// in step (package cluster/memberlist). Started without arguments it prints
+// in step (package cluster/memberlist), or with --raft a configuration
+// replicated through raft (package cluster/consensus, glued by package
+// cluster/agent). Started without arguments it prints
 // its usage and exits 2; --version prints the version. It prints the membership, the
 // recommended quorum and its reasoning whenever they change, and serves
 // the manager's metrics over HTTP.
@@ -21,17 +23,30 @@
 //	--standby            keep a replica but vote only to replace a failed voter
 //	--http host:port     serve /metrics (Prometheus text format), /debug/vars
 //	                     (expvar: the manager's metrics under
-//	                     lockstep_quorum_manager), /status (JSON) and /
-//	                     (text); "" disables (default 127.0.0.1:<port+1000>,
-//	                     or any free port when --bind's is 0)
+//	                     lockstep_quorum_manager, raft's under
+//	                     lockstep_quorum_raft), /status (JSON) and / (text),
+//	                     raft's state beside the configuration with --raft;
+//	                     "" disables (default 127.0.0.1:<port+1000>, or any
+//	                     free port when --bind's is 0)
 //	--window d           how long a failure, departure or join must hold
 //	                     before the voters change (default 10s)
 //	--max-voters n       promote joined members up to n voters (0: no cap)
 //	--rule majority|byzantine, --weighted, --domains-rule
 //	                     the quorum rule of a new configuration
-//	--state file         persist the configuration (a restart comes back with it)
+//	--state file         persist the configuration (a restart comes back with it);
+//	                     not with --raft
+//	--raft host:port     replicate the configuration through raft (package
+//	                     cluster/consensus), listening there (TCP); only raft's
+//	                     leader proposes changes
+//	--data-dir dir       raft's log and snapshots (required with --raft)
+//	--bootstrap-expect n with --raft: bootstrap once exactly n members (this one
+//	                     included) are known through memberlist, all voters;
+//	                     0 (default): join a running cluster. A member
+//	                     restarted with data never bootstraps.
 //	--profile local|lan|wan
-//	                     memberlist's timings (default lan)
+//	                     memberlist's timings, and raft's with --raft (local:
+//	                     250ms heartbeats; lan: raft's defaults; wan: 3 times
+//	                     those) (default lan)
 //	--key-file file      encrypt gossip (AES-GCM) with the base64 key of 16, 24
 //	                     or 32 bytes in file: the same on every member
 //	                     (head -c 32 /dev/urandom | base64 > key)
@@ -47,9 +62,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"expvar"
 	"flag"
 	"fmt"
 	"io"
@@ -60,16 +73,15 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	ml "github.com/hashicorp/memberlist"
+	qagent "github.com/lockstep/quorum/cluster/agent"
+	"github.com/lockstep/quorum/cluster/consensus"
 	qml "github.com/lockstep/quorum/cluster/memberlist"
 	"github.com/lockstep/quorum/cmd/internal/about"
-	"github.com/lockstep/quorum/cmd/internal/promtext"
 	"github.com/lockstep/quorum/manager"
-	"github.com/lockstep/quorum/manager/advice"
 )
 
 func main() {
@@ -93,7 +105,8 @@ var errNoArguments = errors.New("no arguments")
 
 type config struct {
 	bind, join, name, domain, http, rule, state, profile, keyFile string
-	cpu, memoryMB, bandwidthMbps, maxVoters                       int
+	raft, dataDir                                                 string
+	cpu, memoryMB, bandwidthMbps, maxVoters, bootstrapExpect      int
 	standby, weighted, domainsRule, verbose                       bool
 	window                                                        time.Duration
 }
@@ -122,7 +135,10 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.weighted, "weighted", false, "weigh votes by capabilities and latency")
 	fs.BoolVar(&c.domainsRule, "domains-rule", false, "also require a majority in a majority of failure domains")
 	fs.StringVar(&c.state, "state", "", "persist the configuration in `file`")
-	fs.StringVar(&c.profile, "profile", "lan", "memberlist timings: local, lan or wan")
+	fs.StringVar(&c.raft, "raft", "", "replicate the configuration through raft, listening at `host:port`")
+	fs.StringVar(&c.dataDir, "data-dir", "", "raft's data `directory` (required with --raft)")
+	fs.IntVar(&c.bootstrapExpect, "bootstrap-expect", 0, "with --raft: bootstrap once exactly `n` members are known (0: join a running cluster)")
+	fs.StringVar(&c.profile, "profile", "lan", "memberlist (and raft) timings: local, lan or wan")
 	fs.StringVar(&c.keyFile, "key-file", "", "encrypt gossip with the base64 AES key (16, 24 or 32 bytes) in `file`")
 	fs.BoolVar(&c.verbose, "verbose", false, "show memberlist's debug log")
 	if len(args) == 0 {
@@ -139,7 +155,34 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return c, nil
+	return c, c.checkRaft(fs)
+}
+
+// checkRaft refuses the flags that contradict each other with or without
+// --raft: each is refused by name rather than ignored.
+func (c config) checkRaft(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if c.raft == "" {
+		for _, name := range []string{"data-dir", "bootstrap-expect"} {
+			if set[name] {
+				return fmt.Errorf("--%s: only with --raft", name)
+			}
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.raft); err != nil {
+		return fmt.Errorf("--raft: %v", err)
+	}
+	switch {
+	case c.state != "":
+		return errors.New("--state: not with --raft: the replicated configuration is kept in --data-dir")
+	case c.dataDir == "":
+		return errors.New("--data-dir: required with --raft")
+	case c.bootstrapExpect < 0:
+		return fmt.Errorf("--bootstrap-expect: want 0 or more, got %d", c.bootstrapExpect)
+	}
+	return nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -216,25 +259,54 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Window:    c.window,
 		MaxVoters: c.maxVoters,
 		Logf:      func(format string, args ...any) { fmt.Fprintf(stderr, "agent: "+format+"\n", args...) },
+		// OnChange runs on the agent's goroutine: the printer needs the
+		// agent for the manager's Describe, so it is handed over once
+		// created.
+		OnChange: out.change,
 	}
-	if c.state != "" {
-		if opts.Store, err = manager.NewStore(c.state); err != nil {
+	var (
+		agent  *qml.Agent
+		node   *consensus.Node // nil without --raft
+		member *qagent.Member
+	)
+	if c.raft != "" {
+		if member, err = startReplicated(c, conf, opts, out, stderr); err != nil {
+			return err
+		}
+		agent, node = member.Agent, member.Node
+	} else {
+		if c.state != "" {
+			if opts.Store, err = manager.NewStore(c.state); err != nil {
+				return err
+			}
+		}
+		if agent, err = qml.Create(conf, opts); err != nil {
 			return err
 		}
 	}
-	// OnChange runs on the agent's goroutine: the printer needs the agent
-	// for the manager's Describe, so it is handed over once created.
-	opts.OnChange = out.change
-	agent, err := qml.Create(conf, opts)
-	if err != nil {
-		return err
+	// Stops what was started, gracefully (leave) or not.
+	stopAll := func(leave bool) error {
+		switch {
+		case member != nil && leave:
+			return member.Close()
+		case member != nil:
+			return member.Shutdown()
+		case leave:
+			return agent.Close()
+		default:
+			return agent.Shutdown()
+		}
 	}
 	fmt.Fprintf(stdout, "%s: member %s at %s, domain %q; a silent member is declared failed within %v (3 members), the voters change after %v\n",
 		stamp(time.Now()), c.name, agent.Memberlist().LocalNode().Address(), c.domain,
 		qml.FailureDetectionTime(conf, 3).Round(100*time.Millisecond), c.window)
-	out.setAgent(agent)
+	if node != nil {
+		fmt.Fprintf(stdout, "%s: raft at %s, data in %s; %s\n", stamp(time.Now()), node.Addr(), c.dataDir, bootstrapPlan(node, c.bootstrapExpect))
+	}
+	out.setAgent(agent, node)
 
-	if err := publish(c.name, agent.Manager()); err != nil {
+	metrics := newSource(agent, node)
+	if err := publish(c.name, metrics); err != nil {
 		fmt.Fprintln(stderr, "metrics:", err)
 	} else {
 		defer unpublish(c.name)
@@ -243,10 +315,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.http != "" {
 		ln, err := net.Listen("tcp", c.http)
 		if err != nil {
-			agent.Shutdown()
+			stopAll(false)
 			return fmt.Errorf("--http: %v", err)
 		}
-		srv = &http.Server{Handler: handler(agent), ReadHeaderTimeout: 5 * time.Second}
+		srv = &http.Server{Handler: handler(agent, metrics), ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
 		fmt.Fprintf(stdout, "%s: metrics at http://%s/metrics and http://%s/debug/vars, status at http://%s/status\n", stamp(time.Now()), ln.Addr(), ln.Addr(), ln.Addr())
 	}
@@ -266,7 +338,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		srv.Shutdown(sctx)
 		cancel()
 	}
-	if err := agent.Close(); err != nil {
+	if err := stopAll(true); err != nil {
 		fmt.Fprintln(stderr, "leave:", err)
 	}
 	fmt.Fprintf(stdout, "%s: left\n", stamp(time.Now()))
@@ -281,130 +353,6 @@ func cmpOr(s, def string) string {
 }
 
 func stamp(t time.Time) string { return t.Format("15:04:05.000") }
-
-// printer writes a report whenever the agent's status changes.
-type printer struct {
-	mu      sync.Mutex
-	w       io.Writer
-	agent   *qml.Agent
-	pending *qml.Status // a change before the agent was known
-}
-
-func (p *printer) setAgent(a *qml.Agent) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.agent = a
-	if p.pending != nil {
-		p.print(*p.pending)
-		p.pending = nil
-	}
-}
-
-func (p *printer) change(st qml.Status) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.agent == nil {
-		p.pending = &st
-		return
-	}
-	p.print(st)
-}
-
-func (p *printer) print(st qml.Status) {
-	var b bytes.Buffer
-	report(&b, st, p.agent.View())
-	p.w.Write(b.Bytes())
-}
-
-// report writes the membership, the configuration (with each member's
-// latency and centrality in view) and the recommendation.
-func report(w io.Writer, st qml.Status, view advice.NetworkView) {
-	fmt.Fprintf(w, "\n%s: %s, epoch %d\n", stamp(st.Time), st.Self, st.Config.Epoch)
-	var members []string
-	for _, mb := range st.Members {
-		s := fmt.Sprintf("%s %s %s", mb.ID, mb.Addr, mb.State)
-		switch {
-		case mb.Self:
-			s += " (self)"
-		case mb.State == qml.Alive && mb.RTT > 0:
-			s += " rtt " + mb.RTT.Round(10*time.Microsecond).String()
-		case mb.State != qml.Alive:
-			s += " since " + stamp(mb.Since)
-		}
-		members = append(members, s)
-	}
-	fmt.Fprintf(w, "memberlist: %s\n", strings.Join(members, "; "))
-	fmt.Fprint(w, st.Config.DescribeColumns([]string{"LATENCY", "CENTRALITY"}, func(id manager.NodeID) []string {
-		lat := "-"
-		if d, ok := view.Latency[id]; ok {
-			lat = d.Round(10 * time.Microsecond).String()
-		}
-		return []string{lat, fmt.Sprintf("%.2f", view.Centrality[id])}
-	}))
-	if !st.Leads {
-		fmt.Fprintln(w, "following: another member proposes the changes")
-	}
-	rec := st.Recommendation
-	if st.RecommendError != "" {
-		fmt.Fprintf(w, "recommendation: none: %s\n", st.RecommendError)
-	} else {
-		nodes := "none reachable"
-		if len(rec.Nodes) > 0 {
-			nodes = joinIDs(rec.Nodes)
-		}
-		change := ""
-		if rec.Changed {
-			change = ", proposes a change"
-		}
-		fmt.Fprintf(w, "recommended quorum: %d of %d voters: %s (%s, confidence %.2f%s)\n",
-			rec.Quorum, len(rec.Proposal.Voters), nodes, rec.Strategy, rec.Confidence, change)
-		for _, r := range rec.Reasoning {
-			fmt.Fprintf(w, "  - %s\n", r)
-		}
-		fmt.Fprintf(w, "  impact: %s\n", rec.Impact.Summary)
-	}
-	for _, h := range st.Held {
-		fmt.Fprintf(w, "held: %s\n", h)
-	}
-	if st.LastError != "" {
-		fmt.Fprintf(w, "last refusal: %s\n", st.LastError)
-	}
-}
-
-func joinIDs(ids []manager.NodeID) string {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = string(id)
-	}
-	return strings.Join(s, " ")
-}
-
-// handler serves /metrics (Prometheus text), /debug/vars (expvar),
-// /status (the agent's Status as JSON) and / (the text report).
-func handler(a *qml.Agent) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		m := a.Manager()
-		if m == nil {
-			http.Error(w, "no local manager", http.StatusNotFound)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		promtext.Write(w, promtext.Quorum(string(a.Name()), m.Metrics()))
-	})
-	mux.Handle("/debug/vars", expvar.Handler())
-	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(a.Status())
-	})
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		report(w, a.Status(), a.View())
-	})
-	return mux
-}
 
 // logFilter passes memberlist's log lines on, without [DEBUG] ones unless
 // verbose.

@@ -198,6 +198,12 @@ func TestBadFlags(t *testing.T) {
 		{"--rule", "plurality"},
 		{"extra"},
 		{"--name", "a b", "--bind", "127.0.0.1:0", "--http", ""},
+		{"--raft", "127.0.0.1:0", "--data-dir", t.TempDir(), "--state", "x.json"},
+		{"--raft", "127.0.0.1:0"},
+		{"--raft", "nope", "--data-dir", t.TempDir()},
+		{"--raft", "127.0.0.1:0", "--data-dir", t.TempDir(), "--bootstrap-expect", "-1"},
+		{"--bootstrap-expect", "3"},
+		{"--data-dir", t.TempDir()},
 	} {
 		var out, errs bytes.Buffer
 		if err := run(context.Background(), args, &out, &errs); err == nil {

@@ -1,6 +1,9 @@
 package promtext
 
-import "github.com/lockstep/quorum/manager"
+import (
+	"github.com/lockstep/quorum/cluster/consensus"
+	"github.com/lockstep/quorum/manager"
+)
 
 // Quorum returns a manager's Metrics as metrics labelled member="name".
 func Quorum(member string, m manager.Metrics) []Metric {
@@ -29,5 +32,30 @@ func Quorum(member string, m manager.Metrics) []Metric {
 		one("adjustments_total", "counter", "Adjustments completed.", float64(m.Adjustments)),
 		one("rollbacks_total", "counter", "Adjustments undone after failed verification.", float64(m.Rollbacks)),
 		one("refusals_total", "counter", "Adjustments refused at validation.", float64(m.Refusals)),
+	}
+}
+
+// Raft returns a replicated member's raft numbers as metrics, under the
+// names consensus.Metrics.WritePrometheus uses, with the member label the
+// manager's metrics carry so that both join on it.
+func Raft(member string, m consensus.Metrics) []Metric {
+	l := []Label{{"member", member}}
+	one := func(name, typ, help string, v float64) Metric {
+		return Metric{Name: "lockstep_quorum_raft_" + name, Type: typ, Help: help, Samples: []Sample{{Labels: l, Value: v}}}
+	}
+	leader := 0.0
+	if m.Leader {
+		leader = 1
+	}
+	return []Metric{
+		one("term", "counter", "The current raft term.", float64(m.Term)),
+		one("last_index", "gauge", "The last raft log index.", float64(m.LastIndex)),
+		one("commit_index", "gauge", "The last raft log index known committed.", float64(m.CommitIndex)),
+		one("applied_index", "gauge", "The last raft log index applied to the configuration.", float64(m.AppliedIndex)),
+		one("last_contact_seconds", "gauge", "Seconds since the leader was heard from (0 on the leader, -1 never).", m.LastContactSeconds),
+		one("leader", "gauge", "1 if this member is the raft leader.", leader),
+		one("voters", "gauge", "Raft voters in the latest configuration.", float64(m.Voters)),
+		one("non_voters", "gauge", "Raft non-voters in the latest configuration.", float64(m.NonVoters)),
+		one("epoch", "gauge", "The configuration epoch applied on this member.", float64(m.Epoch)),
 	}
 }
