@@ -55,7 +55,13 @@ type Member struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+
+	mu      sync.Mutex
+	applied []applied // epochs applied since the watch last looked
 }
+
+// applied is one epoch the FSM applied, and at which log index.
+type applied struct{ epoch, index uint64 }
 
 // Start opens the Node (raft on its data directory), then creates the
 // memberlist agent around it and starts watching raft for OnRaft. Call
@@ -73,6 +79,16 @@ func Start(opts Options) (*Member, error) {
 		return nil, fmt.Errorf("agent: Options.Raft.ID %q differs from the memberlist name %q", opts.Raft.ID, conf.Name)
 	}
 	opts.Raft.ID = id
+	m := &Member{stop: make(chan struct{})}
+	// The FSM reports every entry; the watch goroutine, reading raft's
+	// state at intervals, would miss epochs applied in between.
+	onApply := opts.Raft.OnApply
+	opts.Raft.OnApply = func(index uint64, cfg manager.Config) {
+		m.noteApplied(index, cfg.Epoch)
+		if onApply != nil {
+			onApply(index, cfg)
+		}
+	}
 	if opts.WatchInterval < 0 {
 		return nil, fmt.Errorf("agent: Options.WatchInterval must not be negative, got %v", opts.WatchInterval)
 	}
@@ -109,7 +125,7 @@ func Start(opts Options) (*Member, error) {
 		shutdownTransport(conf)
 		return nil, err
 	}
-	m := &Member{Node: node, Agent: a, stop: make(chan struct{})}
+	m.Node, m.Agent = node, a
 	m.wg.Add(1)
 	go m.watch(opts.OnRaft, opts.WatchInterval)
 	return m, nil

@@ -114,21 +114,23 @@ func TestStartRefusesBadOptions(t *testing.T) {
 	}
 }
 
-func TestChanges(t *testing.T) {
-	a := consensus.State{ID: "a", LeaderID: "a", Epoch: 1, Voters: []string{"a", "b"}}
-	for _, c := range []struct {
-		prev, s consensus.State
-		first   bool
-		want    []EventKind
-	}{
-		{consensus.State{}, consensus.State{}, true, nil},
-		{consensus.State{}, a, true, []EventKind{Leader, Configured}},
-		{a, a, false, nil},
-		{a, consensus.State{ID: "a", Epoch: 2, Voters: a.Voters}, false, []EventKind{Leader, Epoch}},
-		{a, consensus.State{ID: "a", LeaderID: "a", Epoch: 1, Voters: []string{"a"}}, false, []EventKind{Voters}},
-	} {
-		if got := changes(c.prev, c.s, c.first); !slices.Equal(got, c.want) {
-			t.Errorf("changes(%v, %v, %v) = %v, want %v", c.prev, c.s, c.first, got, c.want)
-		}
+// TestApplied: every epoch the FSM applies is reported once, in order,
+// however many entries (or polls) leave it unchanged.
+func TestApplied(t *testing.T) {
+	m := &Member{}
+	for _, a := range []applied{{0, 1}, {1, 3}, {1, 4}, {2, 5}, {3, 6}, {3, 7}} {
+		m.noteApplied(a.index, a.epoch)
+	}
+	if got, want := m.takeApplied(0), []applied{{1, 3}, {2, 5}, {3, 6}}; !slices.Equal(got, want) {
+		t.Fatalf("takeApplied = %v, want %v", got, want)
+	}
+	m.noteApplied(8, 3)
+	m.noteApplied(9, 4)
+	if got, want := m.takeApplied(3), []applied{{4, 9}}; !slices.Equal(got, want) {
+		t.Fatalf("takeApplied after more = %v, want %v", got, want)
+	}
+	ev := Event{Kind: Epoch, Epoch: 4, Index: 9, State: consensus.State{CommitIndex: 9, Voters: []string{"a", "b"}}}
+	if got, want := ev.String(), "raft: epoch 4 applied at index 9 (commit 9), raft voters [a b]"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
 	}
 }

@@ -26,9 +26,14 @@ const (
 
 // Event is one change of raft's state on this member.
 type Event struct {
-	Time  time.Time
-	Kind  EventKind
+	Time time.Time
+	Kind EventKind
+	// State is raft's state when the change was seen: for an Epoch or
+	// Configured event, possibly later than Epoch and Index.
 	State consensus.State
+	// Epoch and Index, for Configured and Epoch: the epoch applied and
+	// the log index of its entry (0: a snapshot restored).
+	Epoch, Index uint64
 	// Restarted: the Node came back on its data directory (it never
 	// bootstraps).
 	Restarted bool
@@ -47,10 +52,10 @@ func (e Event) String() string {
 		switch {
 		case e.Restarted:
 			how = "from its data directory"
-		case s.Epoch == 1:
+		case e.Epoch == 1:
 			how = "the cluster bootstrapped"
 		}
-		return fmt.Sprintf("raft: configured (%s): epoch %d applied at index %d, %s", how, s.Epoch, s.AppliedIndex, voters)
+		return fmt.Sprintf("raft: configured (%s): epoch %d applied%s, %s", how, e.Epoch, at(e.Index), voters)
 	case Leader:
 		if s.LeaderID == "" {
 			return fmt.Sprintf("raft: no leader known (term %d, %s)", s.Term, s.Raft)
@@ -61,10 +66,43 @@ func (e Event) String() string {
 		}
 		return fmt.Sprintf("raft: leader %s at %s, term %d", who, s.Leader, s.Term)
 	case Epoch:
-		return fmt.Sprintf("raft: epoch %d applied at index %d (commit %d), %s", s.Epoch, s.AppliedIndex, s.CommitIndex, voters)
+		return fmt.Sprintf("raft: epoch %d applied%s (commit %d), %s", e.Epoch, at(e.Index), s.CommitIndex, voters)
 	default:
 		return fmt.Sprintf("raft: %s (epoch %d)", voters, s.Epoch)
 	}
+}
+
+func at(index uint64) string {
+	if index == 0 {
+		return " from a snapshot"
+	}
+	return fmt.Sprintf(" at index %d", index)
+}
+
+// noteApplied records an epoch the FSM applied, on raft's FSM goroutine:
+// it must not block.
+func (m *Member) noteApplied(index, epoch uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.applied); (n == 0 && epoch != 0) || (n > 0 && m.applied[n-1].epoch != epoch) {
+		m.applied = append(m.applied, applied{epoch: epoch, index: index})
+	}
+}
+
+// takeApplied returns the epochs applied since the last call, dropping
+// repeats of last (an entry that left the epoch as it was).
+func (m *Member) takeApplied(last uint64) []applied {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []applied
+	for _, a := range m.applied {
+		if a.epoch != last {
+			out = append(out, a)
+			last = a.epoch
+		}
+	}
+	m.applied = m.applied[:0]
+	return out
 }
 
 // watch reads raft's state every interval and reports what changed.
@@ -76,6 +114,7 @@ func (m *Member) watch(onRaft func(Event), interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	var last consensus.State
+	var epoch uint64 // the last epoch reported
 	first := true
 	for {
 		select {
@@ -84,28 +123,22 @@ func (m *Member) watch(onRaft func(Event), interval time.Duration) {
 		case <-tick.C:
 		}
 		s := m.Node.State()
-		for _, kind := range changes(last, s, first) {
-			onRaft(Event{Time: time.Now(), Kind: kind, State: s, Restarted: m.Node.Restarted()})
+		now, restarted := time.Now(), m.Node.Restarted()
+		if s.LeaderID != last.LeaderID || (first && s.LeaderID != "") {
+			onRaft(Event{Time: now, Kind: Leader, State: s, Restarted: restarted})
+		}
+		newEpoch := false
+		for _, a := range m.takeApplied(epoch) {
+			kind := Epoch
+			if epoch == 0 {
+				kind = Configured
+			}
+			onRaft(Event{Time: now, Kind: kind, State: s, Epoch: a.epoch, Index: a.index, Restarted: restarted})
+			epoch, newEpoch = a.epoch, true
+		}
+		if !newEpoch && epoch != 0 && (!slices.Equal(s.Voters, last.Voters) || !slices.Equal(s.NonVoters, last.NonVoters)) {
+			onRaft(Event{Time: now, Kind: Voters, State: s, Epoch: epoch, Restarted: restarted})
 		}
 		last, first = s, false
 	}
-}
-
-// changes lists what differs from prev to s: the leader first, then the
-// configuration (the first one, another epoch, or raft's voters alone).
-func changes(prev, s consensus.State, first bool) []EventKind {
-	var out []EventKind
-	if s.LeaderID != prev.LeaderID || (first && s.LeaderID != "") {
-		out = append(out, Leader)
-	}
-	switch {
-	case s.Epoch == 0:
-	case prev.Epoch == 0:
-		out = append(out, Configured)
-	case s.Epoch != prev.Epoch:
-		out = append(out, Epoch)
-	case !slices.Equal(s.Voters, prev.Voters) || !slices.Equal(s.NonVoters, prev.NonVoters):
-		out = append(out, Voters)
-	}
-	return out
 }
