@@ -76,7 +76,7 @@ func TestMemberBootstrapsAndRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs.wait(t, Configured, "the cluster bootstrapped): epoch 1")
+	evs.wait(t, Configured, "configured by the bootstrap: epoch 1")
 	evs.wait(t, Leader, "leader solo (this member)")
 	if cfg := m.Node.Config(); !slices.Equal(cfg.Quorum().IDs(), []manager.NodeID{"solo"}) {
 		t.Fatalf("voters %v, want [solo]", cfg.Quorum().IDs())
@@ -91,7 +91,7 @@ func TestMemberBootstrapsAndRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Shutdown()
-	ev := evs.wait(t, Configured, "from its data directory")
+	ev := evs.wait(t, Configured, "configured from its data directory")
 	if !ev.Restarted || ev.State.Epoch == 0 {
 		t.Fatalf("restart event %+v", ev)
 	}

@@ -53,9 +53,9 @@ func (e Event) String() string {
 		case e.Restarted:
 			how = "from its data directory"
 		case e.Epoch == 1:
-			how = "the cluster bootstrapped"
+			how = "by the bootstrap"
 		}
-		return fmt.Sprintf("raft: configured (%s): epoch %d applied%s, %s", how, e.Epoch, at(e.Index), voters)
+		return fmt.Sprintf("raft: configured %s: epoch %d applied%s, %s", how, e.Epoch, at(e.Index), voters)
 	case Leader:
 		if s.LeaderID == "" {
 			return fmt.Sprintf("raft: no leader known (term %d, %s)", s.Term, s.Raft)

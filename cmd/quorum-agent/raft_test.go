@@ -114,7 +114,7 @@ func TestReplicatedAgents(t *testing.T) {
 		t.Fatalf("raft voters %v, want [r1 r2 r3]", st.Voters)
 	}
 	for _, a := range agents {
-		a.wait(t, 0, `raft: configured \(the cluster bootstrapped\): epoch 1 applied`)
+		a.wait(t, 0, `raft: configured by the bootstrap: epoch 1 applied`)
 		a.wait(t, 0, `raft: leader `+st.LeaderID)
 	}
 	var leader replicated
