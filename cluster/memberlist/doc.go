@@ -17,7 +17,10 @@
 //     manager.Manager by default (Options.Manager, or one opened from or
 //     saved to Options.Store), or a replicated one (Options.Keeper) on
 //     which only the leader proposes. When Keeper.Leads is false the agent
-//     still observes and reports (Status), and proposes nothing.
+//     still observes and reports (Status), and proposes nothing. A
+//     replicated keeper learns its peers' raft addresses from their
+//     metadata (Meta.Raft) through Options.OnMember; package cluster/agent
+//     wires a consensus.Node in that way.
 //
 // The policy (see package cluster/policy for its rules and tests) is the
 // one this package always had:
