@@ -40,7 +40,7 @@ func calculateAsm(sources [][]byte, vectorOffset, objectSize, from, to int, resu
 	// strangers too. Both are called directly: through a func value the
 	// pointers would escape (noescape holds only for direct calls).
 	small := len(sources) <= asm.SmallMax
-	var slow solver
+	slow := solver{noStrangers: small && asm.SmallDecidesStrangers}
 	defer slow.Release()
 	for o := from; o < to; o++ {
 		if small {

@@ -43,33 +43,48 @@ func calculateGeneric(sources [][]byte, vectorOffset, objectSize, from, to int, 
 	return nil
 }
 
-// solver decides single objects on the slow path (quorumSmall for up to
-// smallN replicas, the graph beyond), for fast paths that hand it the
-// objects they cannot decide. It takes scratch space from a pool on first use and keeps
-// it until Release. The zero value is ready; a solver is not safe for
-// concurrent use.
-type solver struct{ g *graph }
+// solver decides single objects on the slow path (strangers first, then
+// quorumSmall for up to smallN replicas, the graph beyond), for fast paths
+// that hand it the objects they cannot decide. It takes scratch space from
+// a pool on first use and keeps it until Release. The zero value is ready;
+// a solver is not safe for concurrent use.
+type solver struct {
+	g *graph
+	// noStrangers: the fast path has already ruled out objects of
+	// strangers (asm.Small does), so the test would only fail again.
+	noStrangers bool
+}
 
 // Solve decides object o of arguments validate accepted: results[o] and, if
 // target is not nil, target's object o. A bad object returns an
 // *ObjectError and writes nothing.
 func (s *solver) Solve(sources [][]byte, vectorOffset, objectSize, o int, results []Result, target []byte) error {
-	off := o*objectSize + vectorOffset
-	var r Result
-	var err error
-	if len(sources) <= smallN {
-		r, err = quorumSmall(sources, off)
-	} else {
-		if s.g == nil {
-			s.g = getGraph()
-		}
-		r, err = s.g.quorum(sources, off)
-	}
+	r, err := s.quorum(sources, o*objectSize+vectorOffset)
 	if err != nil {
 		return &ObjectError{Index: o, Err: err}
 	}
 	store(sources, objectSize, o, r, results, target)
 	return nil
+}
+
+// quorum is the slow path's answer for the object at byte off.
+func (s *solver) quorum(sources [][]byte, off int) (Result, error) {
+	n := len(sources)
+	if n <= smallN {
+		if !s.noStrangers {
+			if r, ok := quorumStrangers(sources, off); ok {
+				return r, nil
+			}
+		}
+		return quorumSmall(sources, off)
+	}
+	if s.g == nil {
+		s.g = getGraph()
+	}
+	if !s.noStrangers && strangers(sources, off, s.g.lo0[:], s.g.lo1[:], s.g.bloom[:bloomWords(n)]) {
+		return strangersResult(n), nil
+	}
+	return s.g.quorum(sources, off)
 }
 
 // Release returns the scratch space to the pool.

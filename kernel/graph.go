@@ -41,6 +41,11 @@ type graph struct {
 	state [256]uint8     // chain walk: unvisited, onPath or done
 	path  [256]uint8     // the chain walk's stack
 	depth [256]uint8     // place: states behind the leader, for nodes on its chain
+
+	// strangers' scratch, for objects of more than strangersMax replicas.
+	lo0   [256]uint64 // ID0 prefixes
+	lo1   [256]uint64 // ID1 prefixes
+	bloom [256]uint64 // the filter: 64 bits per replica at most
 }
 
 const (

@@ -28,7 +28,7 @@ func TestGuardPages(t *testing.T) {
 		layouts = append(layouts, layout{47, offset, 1 + offset%4}, layout{47, offset, 9})
 	}
 	for _, objectSize := range []int{32, 33, 64, 4096 + 1} {
-		for _, n := range []int{1, 2, 3, 5, 17, 255} {
+		for _, n := range []int{1, 2, 3, 5, 9, 16, 17, 128, 255} {
 			offset := rng.IntN(objectSize - 31)
 			if rng.IntN(3) == 0 {
 				offset = objectSize - 32 // the vector's last byte is the last before the guard

@@ -146,6 +146,9 @@ func BenchmarkCalculate(b *testing.B) {
 				return workload.Staggered(workload.Agree(rng, n, objects, size))
 			}},
 			{"SLOW", workload.Slow},
+			{"SLOWstaggered", func(rng *rand.Rand, n, objects, size int) [][]byte {
+				return workload.Staggered(workload.Slow(rng, n, objects, size))
+			}},
 		} {
 			for _, n := range []int{1, 2, 3, 4, 8, 16, 32, 64, 128, 255} {
 				b.Run(fmt.Sprintf("%s/%s/replicas=%d", name, wl.name, n), func(b *testing.B) {

@@ -10,3 +10,7 @@ const SmallMax = 0
 func Small(ptrs **byte, n, vectorOffset, objectSize, from, to int, results *uint32, target *byte) int {
 	return Fast(ptrs, n, vectorOffset, objectSize, from, to, results, target)
 }
+
+// SmallDecidesStrangers: Small decides objects of strangers itself (moot
+// while SmallMax is 0).
+const SmallDecidesStrangers = false
