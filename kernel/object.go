@@ -20,12 +20,9 @@ func Quorum(vectors [][]byte) (Result, error) {
 	if r, ok := fastGeneric(vectors, 0); ok {
 		return r, nil
 	}
-	if len(vectors) <= smallN {
-		return quorumSmall(vectors, 0)
-	}
-	g := getGraph()
-	defer putGraph(g)
-	return g.quorum(vectors, 0)
+	var slow solver // strangers, then quorumSmall or the graph
+	defer slow.Release()
+	return slow.quorum(vectors, 0)
 }
 
 // Roles is Quorum that also writes each replica's role (Current, Lagging or
