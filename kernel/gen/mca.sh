@@ -2,8 +2,13 @@
 # Estimates, with llvm-mca (Debian: apt-get install llvm), the cycles per
 # iteration of the AVX2 kernel's hot loops on CPUs this machine may not be:
 # the loops are cut from the built kernel by their source lines, so the
-# estimate is of the exact instructions that run. Prints one Markdown row a
-# CPU. Run from the repository root: bash kernel/gen/mca.sh
+# estimate is of the exact instructions that run. Prints two Markdown
+# tables, one row a CPU: Fast's loops, then Small's beside generic's (cut
+# from the compiled Go) and a hand-written 128-bit sketch of Small's
+# (kernel/gen/mca/*.s, never built). Straight-line blocks with branches
+# not taken are estimated as if repeated: llvm-mca models neither branch
+# prediction nor the memory hierarchy. Run from the repository root: bash
+# kernel/gen/mca.sh
 set -euo pipefail
 MCA=${MCA:-$(command -v llvm-mca || ls /usr/bin/llvm-mca-* 2>/dev/null | tail -n 1)}
 OBJDUMP=${OBJDUMP:-$(command -v llvm-objdump || ls /usr/bin/llvm-objdump-* 2>/dev/null | tail -n 1)}
@@ -12,9 +17,10 @@ src=kernel/internal/asm/avx2_amd64.s
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 GOARCH=amd64 go test -c -o "$tmp/k.test" ./kernel/
-go tool objdump -s 'internal/asm\.Fast' "$tmp/k.test" >"$tmp/go.txt"
+go tool objdump -s 'internal/asm\.(Fast|Small)' "$tmp/k.test" >"$tmp/go.txt"
+go tool objdump -s 'kernel\.fastGeneric$' "$tmp/k.test" >"$tmp/gogeneric.txt"
 
-"$OBJDUMP" -d --no-show-raw-insn --disassemble-symbols='github.com/lockstep/quorum/kernel/internal/asm.Fast.abi0' "$tmp/k.test" >"$tmp/llvm.txt"
+"$OBJDUMP" -d --no-show-raw-insn --disassemble-symbols='github.com/lockstep/quorum/kernel/internal/asm.Fast.abi0,github.com/lockstep/quorum/kernel/internal/asm.Small.abi0,github.com/lockstep/quorum/kernel.fastGeneric' "$tmp/k.test" >"$tmp/llvm.txt"
 
 # loop LABEL: the loop's instructions, AT&T syntax, from its head to the
 # branch back to it. Go's line table places the label's next instruction
@@ -39,15 +45,78 @@ for addr, text in insns:
 PY
 }
 
+# addr LABEL: the address of the first instruction after LABEL in the
+# built kernel (the label must be unique in the .s file).
+addr() {
+	local line
+	line=$(grep -n "^$1:" "$src" | cut -d: -f1)
+	# the first instruction within a few lines (comments may follow the label)
+	awk -v l="$line" '{ split($1, a, ":"); if (a[1] ~ /avx2_amd64.s/ && a[2] > l && a[2] <= l + 4) { print $2; exit } }' "$tmp/go.txt"
+}
+
+# block FROM TO: the instructions from label FROM up to label TO, a path
+# whose branches are not taken (llvm-mca estimates it as if repeated).
+block() {
+	python3 - "$tmp/llvm.txt" "$(addr "$1")" "$(addr "$2")" <<'PY'
+import re, sys
+lines = [l for l in open(sys.argv[1]) if re.match(r"^ *[0-9a-f]+:", l)]
+lo, hi = int(sys.argv[2], 16), int(sys.argv[3], 16)
+print("\n".join(l.split(":", 1)[1].strip() for l in lines if lo <= int(l.split(":")[0], 16) < hi))
+PY
+}
+
+# goloop LINE: the loop of fastGeneric whose head is on generic.go:LINE
+# (the first backward branch to an instruction of that line).
+goloop() {
+	python3 - "$tmp/llvm.txt" "$tmp/gogeneric.txt" "$1" <<'PY'
+import re, sys
+heads = set()
+for l in open(sys.argv[2]):
+    m = re.match(r"\s*generic\.go:(\d+)\s+0x([0-9a-f]+)", l)
+    if m and m.group(1) == sys.argv[3]:
+        heads.add(int(m.group(2), 16))
+lines = [l for l in open(sys.argv[1]) if re.match(r"^ *[0-9a-f]+:", l)]
+insns = [(int(l.split(":")[0], 16), l.split(":", 1)[1].strip()) for l in lines]
+for addr, text in insns:
+    m = re.match(r"j[a-z]+\s+0x([0-9a-f]+)", text)
+    if m and int(m.group(1), 16) in heads and int(m.group(1), 16) < addr:
+        head = int(m.group(1), 16)
+        print("\n".join(t for a, t in insns if head <= a <= addr))
+        break
+PY
+}
+
+# mca FILE CPU: llvm-mca's cycles per iteration of FILE's instructions.
+mca() {
+	"$MCA" -mcpu="$2" -iterations=200 "$1" 2>/dev/null |
+		awk '/^Iterations:/ { i = $2 } /^Total Cycles:/ { c = $3 } END { printf "%.1f", c / i }'
+}
+
 # cycles LABEL CPU: llvm-mca's cycles per iteration of the loop.
 cycles() {
 	loop "$1" >"$tmp/$1.s"
-	"$MCA" -mcpu="$2" -iterations=200 "$tmp/$1.s" 2>/dev/null |
-		awk '/^Iterations:/ { i = $2 } /^Total Cycles:/ { c = $3 } END { printf "%.1f", c / i }'
+	mca "$tmp/$1.s" "$2"
 }
 
 echo "| CPU (-mcpu) | phase 1: 8 replicas, one object (scan0_8) | phase 1: 8 replicas, two objects (both8) | phase 2: 16 replicas, one object (one16group) | phase 2: 16 replicas, two objects (pair16group) |"
 echo "|---|---|---|---|---|"
 for cpu in $CPUS; do
 	echo "| $cpu | $(cycles scan0_8 "$cpu") | $(cycles both8 "$cpu") | $(cycles one16group "$cpu") | $(cycles pair16group "$cpu") |"
+done
+
+# Small (up to 8 replicas) and what would compete with it at small N.
+# Phase-1 line numbers of fastGeneric: the heads of its two loops.
+g1=$(grep -n 'for ; r < len(sources); r++ {' kernel/generic.go | cut -d: -f1)
+g2=$(grep -n 'for r++; r < len(sources); r++ {' kernel/generic.go | cut -d: -f1)
+goloop "$g1" >"$tmp/generic1.s"
+goloop "$g2" >"$tmp/generic2.s"
+block two0Next two0Agreed >"$tmp/two0.s"
+block sgathered stested >"$tmp/strangers.s"
+loop scount >"$tmp/scount.s"
+loop sscan >"$tmp/sscan.s"
+echo
+echo "| CPU (-mcpu) | all agree, a replica: Small (sscan) | 128-bit sketch | generic (phase 1) | two vectors, a replica: Small (scount) | generic (phase 2) | 2 replicas, two vectors, an object: Small (two0) | 128-bit sketch | 5-8 strangers, the test (sgathered) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for cpu in $CPUS; do
+	echo "| $cpu | $(mca "$tmp/sscan.s" "$cpu") | $(mca kernel/gen/mca/sscan128.s "$cpu") | $(mca "$tmp/generic1.s" "$cpu") | $(mca "$tmp/scount.s" "$cpu") | $(mca "$tmp/generic2.s" "$cpu") | $(mca "$tmp/two0.s" "$cpu") | $(mca kernel/gen/mca/two128.s "$cpu") | $(mca "$tmp/strangers.s" "$cpu") |"
 done
