@@ -20,34 +20,23 @@ func asmImplementations() []implementation {
 // assembly walks the range itself, so Go's call overhead is paid once per
 // range plus once per object that leaves the fast path; such an object is
 // decided by the slow path and the assembly resumes after it. Up to
-// asm.SmallMax replicas the assembly is Small, which leaves the fast path
-// only for objects of three or more vectors that are not all strangers
-// (chains, repeated strangers) and for bad objects.
+// asm.SmallMax replicas the assembly is Small (see calculateSmall).
 func calculateAsm(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
 	if from >= to {
 		return nil
 	}
+	if len(sources) <= asm.SmallMax {
+		return calculateSmall(sources, vectorOffset, objectSize, from, to, results, target)
+	}
 	var ptrs asm.Pointers
 	first := ptrs.Set(sources)
-	var t *byte
-	if target != nil {
-		t = unsafe.SliceData(target)
-	}
-	// Fast writes each Result as one little-endian word: the struct's
-	// four bytes in field order.
-	res := (*uint32)(unsafe.Pointer(unsafe.SliceData(results)))
-	// Small, for few replicas, has no per-object set-up and decides
-	// strangers too. Both are called directly: through a func value the
-	// pointers would escape (noescape holds only for direct calls).
-	small := len(sources) <= asm.SmallMax
-	slow := solver{noStrangers: small && asm.SmallDecidesStrangers}
+	t, res := targetOf(target), resultsOf(results)
+	var slow solver
 	defer slow.Release()
 	for o := from; o < to; o++ {
-		if small {
-			o = asm.Small(first, len(sources), vectorOffset, objectSize, o, to, res, t)
-		} else {
-			o = asm.Fast(first, len(sources), vectorOffset, objectSize, o, to, res, t)
-		}
+		// Called directly: through a func value the pointers would escape
+		// (noescape holds only for direct calls).
+		o = asm.Fast(first, len(sources), vectorOffset, objectSize, o, to, res, t)
 		if o == to {
 			break
 		}
@@ -56,4 +45,46 @@ func calculateAsm(sources [][]byte, vectorOffset, objectSize, from, to int, resu
 		}
 	}
 	return nil
+}
+
+// calculateSmall is calculateAsm for at most asm.SmallMax replicas: Small
+// has no per-object set-up, decides strangers too, and leaves the fast path
+// only for objects of three or more vectors that are not all strangers
+// (chains, repeated strangers) and for bad objects. It reads only the n
+// pointers it is given, so they take a few words of stack where Fast's
+// padded array takes 270, zeroed on every call (a fifth of a one-object
+// call's cost at 3 replicas).
+func calculateSmall(sources [][]byte, vectorOffset, objectSize, from, to int, results []Result, target []byte) error {
+	var ptrs [asm.SmallMax]*byte
+	for i, s := range sources {
+		ptrs[i] = unsafe.SliceData(s)
+	}
+	first := unsafe.SliceData(ptrs[:])
+	t, res := targetOf(target), resultsOf(results)
+	slow := solver{noStrangers: asm.SmallDecidesStrangers}
+	defer slow.Release()
+	for o := from; o < to; o++ {
+		o = asm.Small(first, len(sources), vectorOffset, objectSize, o, to, res, t)
+		if o == to {
+			break
+		}
+		if err := slow.Solve(sources, vectorOffset, objectSize, o, results, target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// targetOf is the target's first byte for the assembly, nil for none.
+func targetOf(target []byte) *byte {
+	if target == nil {
+		return nil
+	}
+	return unsafe.SliceData(target)
+}
+
+// resultsOf is results as the assembly writes them: each Result one
+// little-endian word, the struct's four bytes in field order.
+func resultsOf(results []Result) *uint32 {
+	return (*uint32)(unsafe.Pointer(unsafe.SliceData(results)))
 }
