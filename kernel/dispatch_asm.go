@@ -8,6 +8,10 @@ import (
 	"github.com/lockstep/quorum/kernel/internal/asm"
 )
 
+// asmSmallMax is the most replicas the assembly runs asm.Small for: on
+// fewer, it costs less to start than Fast (see calculatorFor).
+const asmSmallMax = asm.SmallMax
+
 // asmImplementations is the assembly kernel, if this CPU can run it.
 func asmImplementations() []implementation {
 	if !asm.Available() {

@@ -5,3 +5,6 @@ package kernel
 // asmImplementations: this build has no assembly (purego, or an
 // architecture without a kernel).
 func asmImplementations() []implementation { return nil }
+
+// asmSmallMax: no assembly, no asm.Small.
+const asmSmallMax = 0

@@ -55,14 +55,18 @@ func Calculate(sources [][]byte, vectorOffset, objectSize int, results []Result,
 // calculatorFor is what Calculate runs on a batch of objects of n replicas:
 // the active implementation, or generic for a small batch.
 func calculatorFor(objects, n int) rangeFunc {
-	if objects*n <= smallBatch {
+	if objects*n <= smallBatch && (objects == 1 || n > asmSmallMax) {
 		return calculateGeneric
 	}
 	return active.calculate
 }
 
 // smallBatch is the most vectors (objects times replicas) for which
-// Calculate runs generic rather than the assembly, whose set-up costs about
-// 40 ns a call: measured on an AMD Zen 4 guest (BenchmarkSmallBatch), where
-// generic wins up to 16 objects at 3 replicas, 4 at 8, 2 at 16, 1 at 32.
+// Calculate runs generic rather than the assembly, whose set-up costs more
+// than it saves on a few objects. Measured on an AMD Zen 4 guest
+// (BenchmarkSmallBatch, 2026-12-01): up to 8 replicas, where the assembly
+// is asm.Small, generic wins only on one object (27 against 36 ns at 3
+// replicas, a tie at 8) and ties on two at 2-3 replicas; beyond, where it
+// is Fast, generic wins on one object at 16 replicas (61 against 69 ns),
+// ties at 32, and ties or loses on two at 16.
 const smallBatch = 32

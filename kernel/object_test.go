@@ -273,7 +273,7 @@ func BenchmarkOneObject(b *testing.B) {
 // choice for small batches follows.
 func BenchmarkSmallBatch(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 6))
-	for _, n := range []int{3, 8, 16, 32} {
+	for _, n := range []int{2, 3, 5, 8, 16, 32} {
 		for _, objects := range []int{1, 2, 4, 8, 16} {
 			sources := workload.Fast(rng, n, objects, kernel.VectorSize)
 			results := make([]kernel.Result, objects)
