@@ -79,6 +79,31 @@ func calculateSmall(sources [][]byte, vectorOffset, objectSize, from, to int, re
 	return nil
 }
 
+// quorumAsm decides one object of 32-byte vectors that checkVectors
+// accepted with asm.Small, if it has at most asm.SmallMax replicas and the
+// active implementation is the assembly: Quorum's path for every object
+// but the agreed ones it decides itself. tried reports that Small ran, so
+// that an object it hands back (ok false) needs only the slow path.
+func quorumAsm(vectors [][]byte) (r Result, ok, tried bool) {
+	if len(vectors) > asm.SmallMax || !activeIsAsm {
+		return Result{}, false, false
+	}
+	var ptrs [asm.SmallMax]*byte
+	for i, v := range vectors {
+		ptrs[i] = unsafe.SliceData(v)
+	}
+	// Result is the word Small writes (see resultsOf).
+	res := (*uint32)(unsafe.Pointer(&r))
+	return r, asm.Small(unsafe.SliceData(ptrs[:]), len(vectors), 0, VectorSize, 0, 1, res, nil) == 1, true
+}
+
+// activeIsAsm: Calculate runs the assembly (QUORUM_KERNEL may rule it out).
+var activeIsAsm = active.name == asm.Name
+
+// asmSmallDecidesStrangers: asm.Small hands back no object of strangers
+// whose prefixes differ.
+const asmSmallDecidesStrangers = asm.SmallDecidesStrangers
+
 // targetOf is the target's first byte for the assembly, nil for none.
 func targetOf(target []byte) *byte {
 	if target == nil {

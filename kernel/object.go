@@ -5,11 +5,13 @@ package kernel
 // just read the object from each replica. The Result is the one Calculate
 // gives for the same vectors. A cyclic or conflicting object returns an
 // error wrapping ErrCyclic or ErrConflict (no *ObjectError: there is one
-// object), bad arguments an ErrInvalid. Quorum allocates nothing. It is
-// portable Go on every CPU: at a read path's replica counts the assembly's
-// set-up costs more than it saves (for many objects, use Calculate). An
+// object), bad arguments an ErrInvalid. Quorum allocates nothing. An
 // object of at most two distinct vectors (every object but a fork of three
-// states or worse) is decided in one pass without the slow path's graph.
+// states or worse) is decided in one pass of portable Go, without the slow
+// path's graph: at a read path's replica counts the assembly's set-up
+// costs more than it saves. Objects of strangers go to asm.Small where
+// Calculate runs it (up to 8 replicas on AVX2), to the slow path's
+// strangers test elsewhere. For many objects, use Calculate.
 func Quorum(vectors [][]byte) (Result, error) {
 	if r, ok := agreed(vectors); ok {
 		return r, nil
@@ -20,7 +22,12 @@ func Quorum(vectors [][]byte) (Result, error) {
 	if r, ok := fastGeneric(vectors, 0); ok {
 		return r, nil
 	}
-	var slow solver // strangers, then quorumSmall or the graph
+	r, ok, tried := quorumAsm(vectors) // objects of strangers, in registers
+	if ok {
+		return r, nil
+	}
+	// strangers (unless Small ruled them out), then quorumSmall or the graph
+	slow := solver{noStrangers: tried && asmSmallDecidesStrangers}
 	defer slow.Release()
 	return slow.quorum(vectors, 0)
 }

@@ -43,8 +43,8 @@ func twisted(rng *rand.Rand, n int) [][]byte {
 // The solver's strangers test, at every replica count and on both of its
 // variants (stack and graph scratch): whenever it decides an object, the
 // reference model agrees; it decides every object of strangers whose
-// prefixes differ; and the solver's answer, strangers or not, is the
-// reference's, errors included.
+// prefixes differ; and the solver's answer and Quorum's, strangers or
+// not, are the reference's, errors included.
 func TestStrangers(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed) // shown on failure
@@ -79,6 +79,9 @@ func TestStrangers(t *testing.T) {
 			r, err := s.quorum(vs, 0)
 			if !sameAnswer(r, err, ref) {
 				t.Fatalf("%s: solver %+v (%v), reference %+v", desc, r, err, ref)
+			}
+			if r, err := Quorum(vs); !sameAnswer(r, err, ref) { // through asm.Small up to SmallMax
+				t.Fatalf("%s: Quorum %+v (%v), reference %+v", desc, r, err, ref)
 			}
 		}
 	}
