@@ -143,3 +143,32 @@ func TestStrangersEdges(t *testing.T) {
 		s.Release()
 	}
 }
+
+// The solver's backoff: after failed strangers tests it skips the test on
+// the following objects (which the graph decides, with the same answers)
+// and takes it again after a success.
+func TestStrangersBackoff(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 14))
+	for _, n := range []int{5, 16, 17, 128} {
+		var s solver
+		for o := range 300 {
+			vs := twisted(rng, n)
+			chain := o < 100 || o%7 == 0
+			if chain {
+				copy(vs[n-1][16:], vs[0][:16]) // the last built on the first: not strangers
+			}
+			waited := s.wait > 0
+			r, err := s.quorum(vs, 0)
+			if ref := testvectors.Reference(vs); !sameAnswer(r, err, ref) {
+				t.Fatalf("%d replicas, object %d: %+v (%v), reference %+v", n, o, r, err, ref)
+			}
+			if o == 99 && s.backoff != 63 {
+				t.Fatalf("%d replicas: backoff %d after 100 failures, want 63", n, s.backoff)
+			}
+			if !chain && !waited && prefixStrangers(vs) && s.backoff != 0 {
+				t.Fatalf("%d replicas, object %d: a success left backoff %d", n, o, s.backoff)
+			}
+		}
+		s.Release()
+	}
+}
