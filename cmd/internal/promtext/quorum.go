@@ -27,7 +27,7 @@ func Quorum(member string, m manager.Metrics) []Metric {
 		one("quorum", "gauge", "The fewest voters that form a quorum.", float64(m.Quorum)),
 		one("tolerance", "gauge", "Further crash failures the healthy voters survive (negative: no quorum).", float64(m.Tolerance)),
 		{Name: "lockstep_quorum_decisions_total", Type: "counter", Help: "Decisions made (Manager.Decide), by verdict.", Samples: []Sample{
-			verdict("quorate", m.DecisionsQuorate), verdict("split_brain", m.DecisionsSplitBrain), verdict("no_quorum", m.DecisionsNoQuorum),
+			verdict("quorate", m.DecisionsQuorate), verdict("split_brain", m.DecisionsSplitBrain), verdict("no_quorum", m.DecisionsNoQuorum), verdict("no_copy", m.DecisionsNoCopy),
 		}},
 		one("adjustments_total", "counter", "Adjustments completed.", float64(m.Adjustments)),
 		one("rollbacks_total", "counter", "Adjustments undone after failed verification.", float64(m.Rollbacks)),
