@@ -213,21 +213,25 @@ func checkBoltFile(t *testing.T, path string) {
 func TestCrashMemberKill(t *testing.T) {
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	rounds := crashRounds(t, 4)
+	rounds := crashRounds(t, 8)
 	rec := newRecorder()
 	dirs := map[manager.NodeID]string{"a": t.TempDir(), "b": t.TempDir(), "c": t.TempDir()}
-	open := func(id manager.NodeID, inc string) *Node {
+	open := func(id manager.NodeID, inc, bind string) *Node {
 		t.Helper()
 		opts := crashOptions(id, dirs[id])
-		opts.BindAddr, opts.BootstrapExpect, opts.OnApply = "127.0.0.1:0", 3, rec.hook(inc)
+		opts.BindAddr, opts.BootstrapExpect, opts.OnApply = bind, 3, rec.hook(inc)
 		n, err := Open(opts)
+		if err != nil && bind != "127.0.0.1:0" {
+			opts.BindAddr = "127.0.0.1:0" // the old port is taken: a new one
+			n, err = Open(opts)
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", inc, err)
 		}
 		t.Cleanup(func() { _ = n.Shutdown() })
 		return n
 	}
-	a, b := open("a", "a"), open("b", "b")
+	a, b := open("a", "a", "127.0.0.1:0"), open("b", "b", "127.0.0.1:0")
 	ab := []*Node{a, b}
 	discoverAll(t, ab)
 
@@ -253,6 +257,19 @@ func TestCrashMemberKill(t *testing.T) {
 	t.Cleanup(stopProposer)
 
 	peers := fmt.Sprintf("a=%s,b=%s", a.Addr(), b.Addr())
+	// c restarts on its port, as a host would; QUORUM_CRASH_NEWPORT=1
+	// restarts it on a new one each time, which a and b learn through
+	// Discovered. That is supported, but hashicorp/raft v1.8.0 then has a
+	// data race (the leader's startStopReplication writes a peer's
+	// address under peerLock, updateLastAppended reads s.peer.ID without
+	// it: replication.go:660) that -race reports: a known bug, reported.
+	caddr := ""
+	rebind := func() string {
+		if caddr == "" || os.Getenv("QUORUM_CRASH_NEWPORT") != "" {
+			return "127.0.0.1:0"
+		}
+		return caddr
+	}
 	var before uint64 // the highest epoch an earlier incarnation of c applied
 	var transfers int
 	for round := range rounds {
@@ -292,8 +309,7 @@ func TestCrashMemberKill(t *testing.T) {
 				addAck(x)
 			}
 		}, envCrashDir+"="+dirs["c"], envCrashID+"=c", envCrashExpect+"=3", envCrashPeers+"="+peers,
-			envCrashPrefix+fmt.Sprintf("=c%d-", round))
-		var caddr string
+			envCrashPrefix+fmt.Sprintf("=c%d-", round), envCrashBind+"="+rebind())
 		select {
 		case caddr = <-addr:
 		case <-child.done:
@@ -305,6 +321,17 @@ func TestCrashMemberKill(t *testing.T) {
 			if err := n.Discovered("c", caddr); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if round > 0 && rng.IntN(4) == 0 {
+			// Killed again while it restores and catches up; the next
+			// incarnation's checks cover this one's.
+			time.Sleep(randDuration(rng, time.Millisecond, 150*time.Millisecond))
+			child.kill()
+			cmu.Lock()
+			before = max(before, cEpoch)
+			cmu.Unlock()
+			t.Logf("%s killed while catching up, at epoch %d", inc, before)
+			continue
 		}
 		// Caught up: at or after everything acknowledged so far and
 		// everything it applied before.
@@ -341,7 +368,7 @@ func TestCrashMemberKill(t *testing.T) {
 	// The end: c restarted in this process, everyone converged, the
 	// snapshots byte-identical.
 	stopProposer()
-	c := open("c", fmt.Sprintf("c#%d", rounds))
+	c := open("c", fmt.Sprintf("c#%d", rounds), rebind())
 	if !c.Restarted() {
 		t.Fatal("c reopened without its state")
 	}

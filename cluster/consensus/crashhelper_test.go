@@ -37,6 +37,7 @@ const (
 	envCrashPeers  = "QUORUM_CRASH_PEERS"  // id=addr,id=addr: the other members (member)
 	envCrashPrefix = "QUORUM_CRASH_PREFIX" // names the child proposes start with
 	envCrashExpect = "QUORUM_CRASH_EXPECT" // BootstrapExpect
+	envCrashBind   = "QUORUM_CRASH_BIND"   // the address to listen on again (member), else a new port
 )
 
 // crashPrefix starts every line of the protocol, so that whatever else the
@@ -140,7 +141,22 @@ func runCrashChild(role string) int {
 		// Snapshots only as the damaged directory has them.
 		opts.SnapshotThreshold, opts.SnapshotInterval = 0, 0
 	}
-	n, err := Open(opts)
+	bind := os.Getenv(envCrashBind)
+	var n *Node
+	var err error
+	for try := 0; ; try++ {
+		if role == "member" {
+			opts.BindAddr = "127.0.0.1:0"
+			if bind != "" && try < 20 {
+				opts.BindAddr = bind // the address it had, as a host would
+			}
+		}
+		n, err = Open(opts)
+		if err == nil || !strings.Contains(err.Error(), "raft transport on") || opts.BindAddr == "127.0.0.1:0" {
+			break
+		}
+		time.Sleep(25 * time.Millisecond) // the port is still taken
+	}
 	if err != nil {
 		out.printf("open-error %s", strconv.Quote(err.Error()))
 		return 0
