@@ -726,24 +726,6 @@ func flipAt(t *testing.T, path string, off int64) {
 	}
 }
 
-// replaceIn replaces the first occurrence of old in path by new (same
-// length: the bytes of a value change, not the file's layout).
-func replaceIn(t *testing.T, path string, old, new []byte) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := strings.Index(string(b), string(old))
-	if i < 0 || len(old) != len(new) {
-		t.Fatalf("%q not in %s", old, path)
-	}
-	copy(b[i:], new)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // rewriteEntry replaces, in the bbolt file at path, the value of every
 // log entry for which change returns bytes (nil: leave it), in one bbolt
 // transaction: the file stays valid, the values change.

@@ -18,7 +18,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -409,13 +408,6 @@ func (r *recorder) maxEpoch() uint64 {
 		m = max(m, e)
 	}
 	return m
-}
-
-// problemList returns the violations seen so far.
-func (r *recorder) problemList() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.problems)
 }
 
 // checkAck reports whether the configuration recorded at a's epoch is the
