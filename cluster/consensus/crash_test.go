@@ -8,9 +8,7 @@ package consensus
 // Each kill is a re-execution of this test binary (TestCrashChild) with
 // QUORUM_CRASH_CHILD naming its role; the randomness has a fixed seed,
 // QUORUM_SEED overrides it, and a failure prints it. QUORUM_CRASH_ROUNDS
-// runs more rounds of the kill tests. QUORUM_CRASH_KNOWN_BUGS=1 runs the
-// damage cases that fail today (each skips naming its bug otherwise);
-// QUORUM_CRASH_NEWPORT=1 restarts the killed member on a new port, which
+// runs more rounds of the kill tests. QUORUM_CRASH_NEWPORT=1 restarts the killed member on a new port, which
 // shows a data race in hashicorp/raft under -race (see
 // TestCrashMemberKill).
 
@@ -453,10 +451,6 @@ func checkCrashAcks(t *testing.T, rec *recorder, nodes []*Node, acks []crashAck)
 type crashDamage struct {
 	name   string
 	damage func(t *testing.T, dir string, rng *rand.Rand)
-	// bug, if set, is why this damage fails today (a bug found by this
-	// test, reported): the subtest says so and skips unless
-	// QUORUM_CRASH_KNOWN_BUGS=1.
-	bug string
 }
 
 // A member of one is stopped cleanly with two snapshots and a log
@@ -479,20 +473,20 @@ type crashDamage struct {
 //     snapshot with the log after it and its stable store (term, vote)
 //     gone (db/emptied: a prefix, as the brief allows).
 //   - bbolt does not compare the file's size with the pages its meta
-//     records, nor check data pages: a file truncated past its metas opens,
-//     and bbolt then panics or the process dies of SIGBUS on the mmap
-//     (db/truncated-to-metas, -half, -random: known bug). Losing only the
+//     records, nor check data pages: a file truncated past its metas would
+//     open, and bbolt then panic or the process die of SIGBUS on the mmap.
+//     The store refuses such a file before mapping it, turns bbolt's
+//     panics at open into errors, and walks the pages (tx.Check)
+//     (db/truncated-to-metas, -half, -random: refused). Losing only the
 //     last page can be harmless (db/truncated-last-page: the page was free).
-//   - Data pages have no checksum, and the store's entries (JSON of
-//     raft.Log) none either. An entry the newest snapshot covers is never
-//     read (db/entry-before-snapshot-broken). A broken entry after it is
-//     the store's "corrupt" error, on which raft.NewRaft panics rather than
-//     return it (db/entry-json-broken: known bug). An entry changed but
-//     still valid is replayed as if committed (db/entry-command-changed:
-//     known bug, a configuration never committed is applied); one whose
-//     Index field changed goes unnoticed (raft uses the key's index) and
-//     changes nothing here (db/entry-index-changed). Random flips land on
-//     any of these (db/random-bytes-flipped: known bug).
+//   - Data pages have no checksum, so the store seals every value with a
+//     CRC-32C, and Open reads every entry before raft starts (raft.NewRaft
+//     panics on an entry it cannot read rather than return the error).
+//     A broken or changed entry, before the newest snapshot or after it,
+//     is refused (db/entry-before-snapshot-broken, db/entry-json-broken,
+//     db/entry-command-changed, db/entry-index-changed: the entry keeps
+//     its old checksum, as bit rot would). Random flips land on any of
+//     these (db/random-bytes-flipped).
 //   - Raft's snapshots carry a CRC-64 of state.bin in meta.json, checked
 //     when one is opened: a damaged or truncated newest snapshot, or its
 //     meta.json damaged or missing, makes raft fall back to the older one
@@ -549,9 +543,6 @@ func TestCrashDamagedFiles(t *testing.T) {
 	for _, d := range crashDamages() {
 		dseed := rng.Uint64()
 		t.Run(d.name, func(t *testing.T) {
-			if d.bug != "" && os.Getenv("QUORUM_CRASH_KNOWN_BUGS") == "" {
-				t.Skipf("known bug, reported: %s (QUORUM_CRASH_KNOWN_BUGS=1 runs it)", d.bug)
-			}
 			t.Parallel()
 			dir := t.TempDir()
 			copyDir(t, pristine, dir)
@@ -732,7 +723,8 @@ func flipAt(t *testing.T, path string, off int64) {
 
 // rewriteEntry replaces, in the bbolt file at path, the value of every
 // log entry for which change returns bytes (nil: leave it), in one bbolt
-// transaction: the file stays valid, the values change.
+// transaction: the file stays valid, the values change. change sees the
+// entry's JSON; the value keeps its old checksum, as bit rot would.
 func rewriteEntry(t *testing.T, path string, change func(l *raft.Log, v []byte) []byte) {
 	t.Helper()
 	s, err := openBoltStore(path)
@@ -745,12 +737,16 @@ func rewriteEntry(t *testing.T, path string, change func(l *raft.Log, v []byte) 
 		type kv struct{ k, v []byte }
 		var puts []kv
 		err := b.ForEach(func(k, v []byte) error {
-			var l raft.Log
-			if err := json.Unmarshal(v, &l); err != nil {
+			body, err := unseal(v)
+			if err != nil {
 				return err
 			}
-			if nv := change(&l, bytes.Clone(v)); nv != nil {
-				puts = append(puts, kv{bytes.Clone(k), nv})
+			var l raft.Log
+			if err := json.Unmarshal(body, &l); err != nil {
+				return err
+			}
+			if nv := change(&l, bytes.Clone(body)); nv != nil {
+				puts = append(puts, kv{bytes.Clone(k), append(bytes.Clone(v[:4]), nv...)})
 			}
 			return nil
 		})
@@ -781,17 +777,17 @@ func crashDamages() []crashDamage {
 	return []crashDamage{
 		{name: "db/emptied", damage: func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 0) }},
 		{name: "db/truncated-in-meta", damage: func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 100) }},
-		{name: "db/truncated-to-metas", damage: func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 2*boltPage) }, bug: "bbolt.Open does not check the file against the size its meta records: a truncated raft.db opens, then bbolt panics (page assertions, freelist) or the process dies of SIGBUS on the mmap; Open should refuse"},
+		{name: "db/truncated-to-metas", damage: func(t *testing.T, dir string, _ *rand.Rand) { truncateFile(t, db(dir), 2*boltPage) }},
 		{name: "db/truncated-last-page", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			truncateFile(t, db(dir), fileSize(t, db(dir))-boltPage)
 		}},
 		{name: "db/truncated-half", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			truncateFile(t, db(dir), fileSize(t, db(dir))/2)
-		}, bug: "bbolt.Open does not check the file against the size its meta records: a truncated raft.db opens, then bbolt panics (page assertions, freelist) or the process dies of SIGBUS on the mmap; Open should refuse"},
+		}},
 		{name: "db/truncated-random", damage: func(t *testing.T, dir string, rng *rand.Rand) {
 			size := fileSize(t, db(dir))
 			truncateFile(t, db(dir), 2*boltPage+rng.Int64N(size-2*boltPage))
-		}, bug: "bbolt.Open does not check the file against the size its meta records: a truncated raft.db opens, then bbolt panics (page assertions, freelist) or the process dies of SIGBUS on the mmap; Open should refuse"},
+		}},
 		{name: "db/meta0-damaged", damage: func(t *testing.T, dir string, _ *rand.Rand) { flipAt(t, db(dir), 40) }},
 		{name: "db/meta1-damaged", damage: func(t *testing.T, dir string, _ *rand.Rand) { flipAt(t, db(dir), boltPage+40) }},
 		{name: "db/both-metas-damaged", damage: func(t *testing.T, dir string, _ *rand.Rand) {
@@ -819,7 +815,7 @@ func crashDamages() []crashDamage {
 				}
 				return bytes.Replace(v, []byte(`"Index":`), []byte(`"Index";`), 1)
 			})
-		}, bug: "raft.NewRaft panics (api.go:617) on the store's error for an entry after the last snapshot; Open should refuse"},
+		}},
 		{name: "db/entry-index-changed", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			at := newestSnapshotIndex(t, dir) + 3
 			rewriteEntry(t, db(dir), func(l *raft.Log, v []byte) []byte {
@@ -850,13 +846,13 @@ func crashDamages() []crashDamage {
 			if !done {
 				t.Fatalf("no add entry after index %d", after)
 			}
-		}, bug: "the store keeps no checksum of its entries and bbolt none of its data pages: a changed entry is replayed as if committed"},
+		}},
 		{name: "db/random-bytes-flipped", damage: func(t *testing.T, dir string, rng *rand.Rand) {
 			size := fileSize(t, db(dir))
 			for range 8 {
 				flipAt(t, db(dir), 2*boltPage+rng.Int64N(size-2*boltPage))
 			}
-		}, bug: "depending on where the bytes land: bbolt panics on a damaged page, or raft.NewRaft on a damaged entry (api.go:617), or a changed entry replays"},
+		}},
 		{name: "snap/newest-state-truncated", damage: func(t *testing.T, dir string, _ *rand.Rand) {
 			p := filepath.Join(snapshotDirs(t, dir)[0], "state.bin")
 			truncateFile(t, p, fileSize(t, p)/2)
