@@ -25,9 +25,14 @@
 // store, but v2.3.1 imports go-metrics/compat, which go-metrics v0.7.0
 // (required by raft v1.8.0 and memberlist v0.7.0) no longer has, so it
 // cannot be built in this module; the store here is the same design on
-// go.etcd.io/bbolt. A member restarted on its directory restores its last
-// snapshot at once, replays the rest of its log once a leader tells it
-// what is committed, and never bootstraps again.
+// go.etcd.io/bbolt, with what bbolt lacks: every value carries a CRC-32C
+// (bbolt checksums only its meta pages), and Open refuses a damaged file
+// (truncated, a value that fails its checksum or does not decode at its
+// index, a page bbolt cannot decode) with an error instead of panicking
+// or replaying an entry that was never committed. A member restarted on
+// its directory restores its last snapshot at once, replays the rest of
+// its log once a leader tells it what is committed, and never bootstraps
+// again. A member whose directory is refused is wiped and rejoined.
 //
 // # Bootstrap-expect
 //
