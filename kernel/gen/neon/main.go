@@ -372,7 +372,7 @@ func main() {
 
 	label("write")
 	op("MOVW", word, fmt.Sprintf("(%s)(%s<<2)", res, obj))
-	copyTarget()
+	copyTarget("")
 	op("ADD", "$1", obj, obj)
 	op("ADD", size, off, off)
 	op("B", "object")
@@ -381,6 +381,8 @@ func main() {
 	label("done")
 	op("MOVD", obj, "ret+64(FP)")
 	op("RET")
+
+	small()
 
 	if err := os.WriteFile(*asmPath, out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
@@ -394,6 +396,13 @@ func main() {
 //
 //go:noescape
 func Fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
+
+// Small is Fast for 1 <= n <= ` + fmt.Sprint(smallMax) + ` replicas, which also decides the objects
+// whose replicas are all strangers (every ID0 distinct, no ID1 any
+// replica's ID0): a split-brain. ptrs holds the n sources' data pointers.
+//
+//go:noescape
+func Small(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
 `
 	if err := os.WriteFile(*stubPath, []byte(stub), 0o644); err != nil {
 		log.Fatal(err)
@@ -444,58 +453,59 @@ func countReplicas(k int) {
 	op("SUB", addr[0], na, na)
 }
 
-// copyTarget writes target's object: the leader's object (the leader's
-// index in lead), or zeros when the result's length byte is zero. Objects
-// are at least 32 bytes, so 64- then 32-byte moves from the start and a last
-// 32-byte move ending at the object's end cover it exactly, never touching
-// memory outside the two objects.
-func copyTarget() {
+// copyTarget writes target's object, with labels that start with prefix:
+// the leader's object (the leader's index in lead), or zeros when the
+// result's length byte is zero. Objects are at least 32 bytes, so 64- then
+// 32-byte moves from the start and a last 32-byte move ending at the
+// object's end cover it exactly, never touching memory outside the two
+// objects.
+func copyTarget(prefix string) {
 	dst, last, src := addr[0], addr[1], addr[2]
 	comment("Copy the leader's object into target's, or zero it: 64- then 32-byte",
 		"moves while they fit before the last 32 bytes, then those.")
-	op("CBZ", tgt, "copied")
+	op("CBZ", tgt, prefix+"copied")
 	op("MUL", size, obj, t0) // the object's start in every buffer
 	op("ADD", t0, tgt, dst)
 	op("ADD", size, dst, last)
 	op("SUB", "$32", last, last) // the last move's destination
 	op("AND", "$0xff00", word, t1)
-	op("CBZ", t1, "zero")
+	op("CBZ", t1, prefix+"zero")
 	op("MOVD", fmt.Sprintf("(%s)(%s<<3)", ptrs, lead), src)
 	op("ADD", t0, src, src)
 	quad := "[V16.B16, V17.B16, V18.B16, V19.B16]"
-	label("copy64")
+	label(prefix + "copy64")
 	op("ADD", "$32", dst, t1) // 64 bytes fit iff dst+64 <= last+32
 	op("CMP", last, t1)
-	op("BHI", "copy32")
+	op("BHI", prefix+"copy32")
 	op("VLD1.P", mem(64, src), quad)
 	op("VST1.P", quad, mem(64, dst))
-	op("B", "copy64")
-	label("copy32")
+	op("B", prefix+"copy64")
+	label(prefix + "copy32")
 	op("CMP", last, dst)
-	op("BHS", "copyLast")
+	op("BHS", prefix+"copyLast")
 	op("VLD1.P", mem(32, src), pair(16))
 	op("VST1.P", pair(16), mem(32, dst))
-	op("B", "copy32")
-	label("copyLast")
+	op("B", prefix+"copy32")
+	label(prefix + "copyLast")
 	op("SUB", dst, last, t1) // src and dst move together: src += last - dst
 	op("ADD", t1, src, src)
 	op("VLD1", mem(0, src), pair(16))
 	op("VST1", pair(16), mem(0, last))
-	op("B", "copied")
+	op("B", prefix+"copied")
 
 	zeros := "[V6.B16, V7.B16, V8.B16, V9.B16]"
-	label("zero")
+	label(prefix + "zero")
 	op("ADD", "$32", dst, t1)
 	op("CMP", last, t1)
-	op("BHI", "zero32")
+	op("BHI", prefix+"zero32")
 	op("VST1.P", zeros, mem(64, dst))
-	op("B", "zero")
-	label("zero32")
+	op("B", prefix+"zero")
+	label(prefix + "zero32")
 	op("CMP", last, dst)
-	op("BHS", "zeroLast")
+	op("BHS", prefix+"zeroLast")
 	op("VST1.P", pair(6), mem(32, dst))
-	op("B", "zero32")
-	label("zeroLast")
+	op("B", prefix+"zero32")
+	label(prefix + "zeroLast")
 	op("VST1", pair(6), mem(0, last))
-	label("copied")
+	label(prefix + "copied")
 }

@@ -11,3 +11,10 @@ package asm
 //
 //go:noescape
 func Fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
+
+// Small is Fast for 1 <= n <= 8 replicas, which also decides the objects
+// whose replicas are all strangers (every ID0 distinct, no ID1 any
+// replica's ID0): a split-brain. ptrs holds the n sources' data pointers.
+//
+//go:noescape
+func Small(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int

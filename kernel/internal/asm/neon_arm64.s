@@ -441,3 +441,470 @@ slow:
 done:
 	MOVD	R3, ret+64(FP)
 	RET	
+
+// func Small(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
+//
+// Registers: R0 ptrs, R1 n, R2 offset of the object's vector, R3 object, R4 to,
+// R5 address of the next replica's pointer, R6 na, R7 ib, R8 nb, R9 result,
+// R10 leader, R11 R12 scratch, R13 results, R14 target, R15 objectSize,
+// R19 end of ptrs, R20 the strangers' ID0 fillers, R21 their ID1 fillers,
+// R22-R24 the copy's pointers; V0 V1 a, V2 V3 b, V6-V9 zero,
+// V16-V19 the replica compared and its compare (then the copy),
+// V20-V23 ID0 prefixes and V24-V27 ID1 prefixes of replicas 0-7 (two a register),
+// V28 a lane swap, V29 a compare, V30 the strangers' OR of compares.
+TEXT ·Small(SB), NOSPLIT, $0-72
+	MOVD	ptrs+0(FP), R0
+	MOVD	n+8(FP), R1
+	MOVD	vectorOffset+16(FP), R2
+	MOVD	objectSize+24(FP), R15
+	MOVD	from+32(FP), R3
+	MOVD	to+40(FP), R4
+	MOVD	results+48(FP), R13
+	MOVD	target+56(FP), R14
+	MADD	R15, R2, R3, R2
+	ADD	R1<<3, R0, R19
+	MOVD	$sfillers<>(SB), R20
+	ADD	$64, R20, R21
+	VEOR	V6.B16, V6.B16, V6.B16
+	VEOR	V7.B16, V7.B16, V7.B16
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
+	B	sobject
+
+snext:
+	ADD	$1, R3, R3
+	ADD	R15, R2, R2
+
+sobject:
+	CMP	R4, R3
+	BGE	sdone
+	// a = replica 0's vector
+	MOVD	(R0), R11
+	ADD	R2, R11, R11
+	VLD1	(R11), [V0.B16, V1.B16]
+	ADD	$8, R0, R5
+	// Skip the replicas equal to a; b (V2, V3) is the first that is not.
+
+sscan:
+	CMP	R19, R5
+	BEQ	sagreed
+	MOVD	(R5), R11
+	ADD	R2, R11, R11
+	VLD1	(R11), [V2.B16, V3.B16]
+	ADD	$8, R5, R5
+	VCMEQ	V0.D2, V2.D2, V18.D2
+	VCMEQ	V1.D2, V3.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sscan
+	// ib = na = the index of b's replica (q is one past it); nb = 1.
+	SUB	R0, R5, R7
+	LSR	$3, R7, R7
+	SUB	$1, R7, R7
+	MOVD	R7, R6
+	MOVD	$1, R8
+	// Count the replicas after ib: each must be a or b.
+
+scount:
+	CMP	R19, R5
+	BEQ	srelations
+	MOVD	(R5), R11
+	ADD	R2, R11, R11
+	VLD1	(R11), [V16.B16, V17.B16]
+	ADD	$8, R5, R5
+	VCMEQ	V0.D2, V16.D2, V18.D2
+	VCMEQ	V1.D2, V17.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	snotA
+	ADD	$1, R6, R6
+	B	scount
+
+snotA:
+	VCMEQ	V2.D2, V16.D2, V18.D2
+	VCMEQ	V3.D2, V17.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	sstrangers
+	ADD	$1, R8, R8
+	B	scount
+
+sagreed:
+	// Every replica holds a: agreed, unless a depends on itself.
+	VCMEQ	V0.D2, V1.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	// leader 0, length n
+	LSL	$8, R1, R9
+	MOVD	$0, R10
+	B	swriteA
+
+srelations:
+	// Relations of a and b, comparing 16-byte IDs.
+	VCMEQ	V0.D2, V1.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V2.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V0.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V0.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CSET	EQ, R10
+	VCMEQ	V1.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	snotAOnB
+	CBNZ	R10, sdone
+	// a was built on b: leader 0, length n, repair nb
+	LSL	$16, R8, R9
+	ORR	R1<<8, R9, R9
+	B	swriteA
+
+snotAOnB:
+	CBZ	R10, sunrelated
+	// b was built on a: leader ib, length n, repair na
+	LSL	$16, R6, R9
+	ORR	R1<<8, R9, R9
+	ORR	R7, R9, R9
+	MOVD	R7, R10
+	B	swriteB
+
+sunrelated:
+	// Unrelated: the larger group wins; equal groups are split-brain.
+	CMP	R8, R6
+	BHI	saWins
+	BLO	sbWins
+	MOVD	$(1<<24), R9
+	B	swriteZero
+
+saWins:
+	// leader 0, length na
+	LSL	$8, R6, R9
+	MOVD	$0, R10
+	B	swriteA
+
+sbWins:
+	// leader ib, length nb
+	LSL	$8, R8, R9
+	ORR	R7, R9, R9
+	MOVD	R7, R10
+	B	swriteB
+
+sstrangers:
+	// Strangers: the first 8 bytes of every ID0 and ID1, two replicas a register;
+	// the fillers first, then replicas 0 to n-1 over them.
+	VLD1	(R20), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1	(R21), [V24.B16, V25.B16, V26.B16, V27.B16]
+	MOVD	(R0), R11
+	ADD	R2, R11, R11
+	MOVD	(R11), R12
+	VMOV	R12, V20.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V24.D[0]
+	MOVD	8(R0), R11
+	ADD	R2, R11, R11
+	MOVD	(R11), R12
+	VMOV	R12, V20.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V24.D[1]
+	MOVD	16(R0), R11
+	ADD	R2, R11, R11
+	MOVD	(R11), R12
+	VMOV	R12, V21.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V25.D[0]
+	CMP	$3, R1
+	BEQ	sgathered
+	MOVD	24(R0), R11
+	ADD	R2, R11, R11
+	MOVD	(R11), R12
+	VMOV	R12, V21.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V25.D[1]
+	CMP	$4, R1
+	BEQ	sgathered
+	MOVD	32(R0), R11
+	ADD	R2, R11, R11
+	MOVD	(R11), R12
+	VMOV	R12, V22.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V26.D[0]
+	CMP	$5, R1
+	BEQ	sgathered
+	MOVD	40(R0), R11
+	ADD	R2, R11, R11
+	MOVD	(R11), R12
+	VMOV	R12, V22.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V26.D[1]
+	CMP	$6, R1
+	BEQ	sgathered
+	MOVD	48(R0), R11
+	ADD	R2, R11, R11
+	MOVD	(R11), R12
+	VMOV	R12, V23.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V27.D[0]
+	CMP	$7, R1
+	BEQ	sgathered
+	MOVD	56(R0), R11
+	ADD	R2, R11, R11
+	MOVD	(R11), R12
+	VMOV	R12, V23.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V27.D[1]
+
+sgathered:
+	// All pairs: each register against each other one as it is and lane-swapped
+	// (against itself swapped only): any equal lanes hand the object back.
+	VEOR	V30.B16, V30.B16, V30.B16
+	VEXT	$8, V20.B16, V20.B16, V28.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V21.B16, V21.B16, V28.B16
+	VCMEQ	V20.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	CMP	$4, R1
+	BLE	stested
+	VEXT	$8, V20.B16, V20.B16, V28.B16
+	VCMEQ	V26.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V21.B16, V21.B16, V28.B16
+	VCMEQ	V26.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V22.B16, V22.B16, V28.B16
+	VCMEQ	V22.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V23.B16, V23.B16, V28.B16
+	VCMEQ	V22.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V22.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V23.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V22.B16, V22.B16, V28.B16
+	VCMEQ	V20.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V23.B16, V23.B16, V28.B16
+	VCMEQ	V20.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+
+stested:
+	VMOV	V30.D[0], R11
+	VMOV	V30.D[1], R12
+	ORR	R12, R11, R11
+	CBNZ	R11, sdone
+	// n >= 3 strangers, one replica each: every chain ties at 1.
+	MOVD	$(1<<24), R9
+	B	swriteZero
+
+swriteA:
+	MOVW	R9, (R13)(R3<<2)
+	CBZ	R14, snext
+	CMP	$32, R15
+	BNE	scopy
+	ADD	R2, R14, R11
+	VST1	[V0.B16, V1.B16], (R11)
+	B	snext
+
+swriteB:
+	MOVW	R9, (R13)(R3<<2)
+	CBZ	R14, snext
+	CMP	$32, R15
+	BNE	scopy
+	ADD	R2, R14, R11
+	VST1	[V2.B16, V3.B16], (R11)
+	B	snext
+
+swriteZero:
+	MOVW	R9, (R13)(R3<<2)
+	CBZ	R14, snext
+	CMP	$32, R15
+	BNE	scopy
+	ADD	R2, R14, R11
+	VST1	[V6.B16, V7.B16], (R11)
+	B	snext
+
+scopy:
+	// Copy the leader's object into target's, or zero it: 64- then 32-byte
+	// moves while they fit before the last 32 bytes, then those.
+	CBZ	R14, scopied
+	MUL	R15, R3, R11
+	ADD	R11, R14, R22
+	ADD	R15, R22, R23
+	SUB	$32, R23, R23
+	AND	$0xff00, R9, R12
+	CBZ	R12, szero
+	MOVD	(R0)(R10<<3), R24
+	ADD	R11, R24, R24
+
+scopy64:
+	ADD	$32, R22, R12
+	CMP	R23, R12
+	BHI	scopy32
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R22)
+	B	scopy64
+
+scopy32:
+	CMP	R23, R22
+	BHS	scopyLast
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VST1.P	[V16.B16, V17.B16], 32(R22)
+	B	scopy32
+
+scopyLast:
+	SUB	R22, R23, R12
+	ADD	R12, R24, R24
+	VLD1	(R24), [V16.B16, V17.B16]
+	VST1	[V16.B16, V17.B16], (R23)
+	B	scopied
+
+szero:
+	ADD	$32, R22, R12
+	CMP	R23, R12
+	BHI	szero32
+	VST1.P	[V6.B16, V7.B16, V8.B16, V9.B16], 64(R22)
+	B	szero
+
+szero32:
+	CMP	R23, R22
+	BHS	szeroLast
+	VST1.P	[V6.B16, V7.B16], 32(R22)
+	B	szero32
+
+szeroLast:
+	VST1	[V6.B16, V7.B16], (R23)
+
+scopied:
+	B	snext
+
+sdone:
+	MOVD	R3, ret+64(FP)
+	RET	
+
+// sfillers stand in for the prefixes of replicas n to 7 in the strangers
+// test: 16 distinct odd constants, 8 for ID0s then 8 for ID1s. One that
+// equals a replica's prefix only hands the object back.
+DATA sfillers<>+0(SB)/8, $0x9e3779b97f4a7c15
+DATA sfillers<>+8(SB)/8, $0xdaa66d2c7ddf743f
+DATA sfillers<>+16(SB)/8, $0x1715609f7c746c69
+DATA sfillers<>+24(SB)/8, $0x538454127b096493
+DATA sfillers<>+32(SB)/8, $0x8ff34785799e5cbd
+DATA sfillers<>+40(SB)/8, $0xcc623af8783354e7
+DATA sfillers<>+48(SB)/8, $0x08d12e6b76c84d11
+DATA sfillers<>+56(SB)/8, $0x454021de755d453b
+DATA sfillers<>+64(SB)/8, $0x81af155173f23d65
+DATA sfillers<>+72(SB)/8, $0xbe1e08c47287358f
+DATA sfillers<>+80(SB)/8, $0xfa8cfc37711c2db9
+DATA sfillers<>+88(SB)/8, $0x36fbefaa6fb125e3
+DATA sfillers<>+96(SB)/8, $0x736ae31d6e461e0d
+DATA sfillers<>+104(SB)/8, $0xafd9d6906cdb1637
+DATA sfillers<>+112(SB)/8, $0xec48ca036b700e61
+DATA sfillers<>+120(SB)/8, $0x28b7bd766a05068b
+GLOBL sfillers<>(SB), RODATA|NOPTR, $128

@@ -1,0 +1,273 @@
+package main
+
+import "fmt"
+
+// smallMax is the most replicas Small takes, as on AVX2 (kernel/gen/avx2's
+// smallMax): few enough that one replica loop of whole-vector compares and
+// an all-pairs test of strangers cost less than Fast's eight-at-a-time scan
+// and lane counts.
+const smallMax = 8
+
+// Small's registers beyond Fast's, whose roles it keeps (ptrs, n, off, obj,
+// to, q, na, ib, nb, word, lead, t0, t1, res, tgt, size, end; addr for the
+// copy; V0-V3 a and b, V6-V9 zeros).
+const (
+	fill  = "R20" // the strangers' fillers: 8 ID0 prefixes, then 8 ID1 prefixes
+	fill1 = "R21" // fill + 64: the ID1 fillers
+)
+
+// The strangers test's vector registers: the first 8 bytes of replicas
+// 2i and 2i+1's ID0 in sp0[i] (lanes 0 and 1) and of their ID1 in sp1[i];
+// a lane-swapped copy; a compare; the OR of every compare.
+var (
+	sp0  = [4]int{20, 21, 22, 23}
+	sp1  = [4]int{24, 25, 26, 27}
+	sswp = 28
+	seq  = 29
+	sacc = 30
+)
+
+// small emits Small: Fast's batch loop for 1 <= n <= smallMax replicas
+// without its scans in blocks and lane counts. Per object, a is replica 0's
+// vector; replicas equal to a are skipped; b is the first that differs
+// (index ib); every later replica must equal a or b and is counted. Then a
+// and b are related as in Fast's relations. A replica on neither a nor b
+// (so n >= 3) sends the object to the strangers test: if every replica is
+// its own stranger it is a split-brain, decided here; anything else is
+// handed back to Go. When objects are 32 bytes the target object is the
+// winner's vector, which is in registers: one store.
+func small() {
+	out.WriteString("\n// func Small(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int\n" +
+		"//\n" +
+		"// Registers: R0 ptrs, R1 n, R2 offset of the object's vector, R3 object, R4 to,\n" +
+		"// R5 address of the next replica's pointer, R6 na, R7 ib, R8 nb, R9 result,\n" +
+		"// R10 leader, R11 R12 scratch, R13 results, R14 target, R15 objectSize,\n" +
+		"// R19 end of ptrs, R20 the strangers' ID0 fillers, R21 their ID1 fillers,\n" +
+		"// R22-R24 the copy's pointers; V0 V1 a, V2 V3 b, V6-V9 zero,\n" +
+		"// V16-V19 the replica compared and its compare (then the copy),\n" +
+		"// V20-V23 ID0 prefixes and V24-V27 ID1 prefixes of replicas 0-7 (two a register),\n" +
+		"// V28 a lane swap, V29 a compare, V30 the strangers' OR of compares.\n")
+	out.WriteString("TEXT ·Small(SB), NOSPLIT, $0-72\n")
+	op("MOVD", "ptrs+0(FP)", ptrs)
+	op("MOVD", "n+8(FP)", n)
+	op("MOVD", "vectorOffset+16(FP)", off)
+	op("MOVD", "objectSize+24(FP)", size)
+	op("MOVD", "from+32(FP)", obj)
+	op("MOVD", "to+40(FP)", to)
+	op("MOVD", "results+48(FP)", res)
+	op("MOVD", "target+56(FP)", tgt)
+	op("MADD", size, off, obj, off) // off = obj*size + off
+	op("ADD", n+"<<3", ptrs, end)
+	op("MOVD", "$sfillers<>(SB)", fill)
+	op("ADD", "$64", fill, fill1)
+	for i := 6; i <= 9; i++ {
+		op("VEOR", v(i, "B16"), v(i, "B16"), v(i, "B16"))
+	}
+	op("B", "sobject")
+
+	label("snext")
+	op("ADD", "$1", obj, obj)
+	op("ADD", size, off, off)
+	label("sobject")
+	op("CMP", to, obj)
+	op("BGE", "sdone")
+	comment("a = replica 0's vector")
+	op("MOVD", mem(0, ptrs), t0)
+	op("ADD", off, t0, t0)
+	op("VLD1", mem(0, t0), "[V0.B16, V1.B16]")
+	op("ADD", "$8", ptrs, q)
+
+	comment("Skip the replicas equal to a; b (V2, V3) is the first that is not.")
+	label("sscan")
+	op("CMP", end, q)
+	op("BEQ", "sagreed")
+	op("MOVD", mem(0, q), t0)
+	op("ADD", off, t0, t0)
+	op("VLD1", mem(0, t0), "[V2.B16, V3.B16]")
+	op("ADD", "$8", q, q)
+	sameVector(2, a0, a1, 18)
+	op("BEQ", "sscan")
+	comment("ib = na = the index of b's replica (q is one past it); nb = 1.")
+	op("SUB", ptrs, q, ib)
+	op("LSR", "$3", ib, ib)
+	op("SUB", "$1", ib, ib)
+	op("MOVD", ib, na)
+	op("MOVD", "$1", nb)
+
+	comment("Count the replicas after ib: each must be a or b.")
+	label("scount")
+	op("CMP", end, q)
+	op("BEQ", "srelations")
+	op("MOVD", mem(0, q), t0)
+	op("ADD", off, t0, t0)
+	op("VLD1", mem(0, t0), pair(16))
+	op("ADD", "$8", q, q)
+	sameVector(16, a0, a1, 18)
+	op("BNE", "snotA")
+	op("ADD", "$1", na, na)
+	op("B", "scount")
+	label("snotA")
+	sameVector(16, b0, b1, 18)
+	op("BNE", "sstrangers")
+	op("ADD", "$1", nb, nb)
+	op("B", "scount")
+
+	label("sagreed")
+	comment("Every replica holds a: agreed, unless a depends on itself.")
+	sameID(a0, a1)
+	op("BEQ", "sdone")
+	comment("leader 0, length n")
+	op("LSL", "$8", n, word)
+	op("MOVD", "$0", lead)
+	op("B", "swriteA")
+
+	label("srelations")
+	comment("Relations of a and b, comparing 16-byte IDs.")
+	sameID(a0, a1) // a depends on itself
+	op("BEQ", "sdone")
+	sameID(b0, b1) // b depends on itself
+	op("BEQ", "sdone")
+	sameID(a0, b0) // one ID0, two ID1s (the vectors differ): a conflict
+	op("BEQ", "sdone")
+	sameID(a0, b1) // b was built on a
+	op("CSET", "EQ", lead)
+	sameID(a1, b0) // a was built on b
+	op("BNE", "snotAOnB")
+	op("CBNZ", lead, "sdone") // each built on the other: a cycle
+	comment("a was built on b: leader 0, length n, repair nb")
+	op("LSL", "$16", nb, word)
+	op("ORR", n+"<<8", word, word)
+	op("B", "swriteA") // lead is 0
+	label("snotAOnB")
+	op("CBZ", lead, "sunrelated")
+	comment("b was built on a: leader ib, length n, repair na")
+	op("LSL", "$16", na, word)
+	op("ORR", n+"<<8", word, word)
+	op("ORR", ib, word, word)
+	op("MOVD", ib, lead)
+	op("B", "swriteB")
+
+	label("sunrelated")
+	comment("Unrelated: the larger group wins; equal groups are split-brain.")
+	op("CMP", nb, na)
+	op("BHI", "saWins")
+	op("BLO", "sbWins")
+	op("MOVD", "$(1<<24)", word)
+	op("B", "swriteZero")
+	label("saWins")
+	comment("leader 0, length na")
+	op("LSL", "$8", na, word)
+	op("MOVD", "$0", lead)
+	op("B", "swriteA")
+	label("sbWins")
+	comment("leader ib, length nb")
+	op("LSL", "$8", nb, word)
+	op("ORR", ib, word, word)
+	op("MOVD", ib, lead)
+	op("B", "swriteB")
+
+	strangers()
+	smallWrite()
+
+	label("sdone")
+	op("MOVD", obj, "ret+64(FP)")
+	op("RET")
+
+	comment2 := "\n// sfillers stand in for the prefixes of replicas n to 7 in the strangers\n" +
+		"// test: 16 distinct odd constants, 8 for ID0s then 8 for ID1s. One that\n" +
+		"// equals a replica's prefix only hands the object back.\n"
+	out.WriteString(comment2)
+	for k := range 2 * smallMax {
+		fmt.Fprintf(&out, "DATA sfillers<>+%d(SB)/8, $%#016x\n", 8*k, 0x9e3779b97f4a7c15*uint64(2*k+1))
+	}
+	fmt.Fprintf(&out, "GLOBL sfillers<>(SB), RODATA|NOPTR, $%d\n", 16*smallMax)
+}
+
+// strangers emits the strangers test, reached when a third vector is met
+// (so n >= 3): it decides a split-brain if every ID0 is distinct and no
+// ID1 equals any replica's ID0, its own included (which also rules out
+// conflicts and cycles), and hands the object back otherwise. As on AVX2
+// it compares only each ID's first 8 bytes: distinct prefixes prove
+// distinct IDs, and a shared prefix merely hands the object back, so the
+// test is exact either way. The lanes of replicas n to 7 hold fillers, so
+// that all lanes can be compared at once; with n <= 4 only replicas 0-3's
+// registers are compared.
+func strangers() {
+	label("sstrangers")
+	comment("Strangers: the first 8 bytes of every ID0 and ID1, two replicas a register;",
+		"the fillers first, then replicas 0 to n-1 over them.")
+	op("VLD1", mem(0, fill), fmt.Sprintf("[%s, %s, %s, %s]", v(sp0[0], "B16"), v(sp0[1], "B16"), v(sp0[2], "B16"), v(sp0[3], "B16")))
+	op("VLD1", mem(0, fill1), fmt.Sprintf("[%s, %s, %s, %s]", v(sp1[0], "B16"), v(sp1[1], "B16"), v(sp1[2], "B16"), v(sp1[3], "B16")))
+	for k := range smallMax {
+		if k >= 3 {
+			op("CMP", fmt.Sprintf("$%d", k), n)
+			op("BEQ", "sgathered")
+		}
+		op("MOVD", mem(8*k, ptrs), t0)
+		op("ADD", off, t0, t0)
+		op("MOVD", mem(0, t0), t1)
+		op("VMOV", t1, v(sp0[k/2], fmt.Sprintf("D[%d]", k%2)))
+		op("MOVD", mem(16, t0), t1)
+		op("VMOV", t1, v(sp1[k/2], fmt.Sprintf("D[%d]", k%2)))
+	}
+	label("sgathered")
+	comment("All pairs: each register against each other one as it is and lane-swapped",
+		"(against itself swapped only): any equal lanes hand the object back.")
+	op("VEOR", v(sacc, "B16"), v(sacc, "B16"), v(sacc, "B16"))
+	any := func(x, y int) { // acc |= lanes where x equals y
+		op("VCMEQ", v(x, "D2"), v(y, "D2"), v(seq, "D2"))
+		op("VORR", v(seq, "B16"), v(sacc, "B16"), v(sacc, "B16"))
+	}
+	// ID0 against ID0, and ID1 against ID0, over replica pairs is and js.
+	test := func(is, js []int) {
+		for _, j := range js {
+			op("VEXT", "$8", v(sp0[j], "B16"), v(sp0[j], "B16"), v(sswp, "B16")) // ID0s of replicas 2j+1, 2j
+			for _, i := range is {
+				if i <= j {
+					if i < j {
+						any(sp0[i], sp0[j]) // ID0s of 2i, 2j and of 2i+1, 2j+1
+					}
+					any(sp0[i], sswp) // ID0s of 2i, 2j+1 and of 2i+1, 2j (of 2j, 2j+1 when i == j)
+				}
+				any(sp1[i], sp0[j]) // ID1 of 2i and ID0 of 2j, ID1 of 2i+1 and ID0 of 2j+1
+				any(sp1[i], sswp)   // ID1 of 2i and ID0 of 2j+1, ID1 of 2i+1 and ID0 of 2j
+			}
+		}
+	}
+	test([]int{0, 1}, []int{0, 1})
+	op("CMP", "$4", n)
+	op("BLE", "stested")
+	test([]int{2, 3}, []int{0, 1, 2, 3})
+	test([]int{0, 1}, []int{2, 3})
+	label("stested")
+	op("VMOV", v(sacc, "D[0]"), t0)
+	op("VMOV", v(sacc, "D[1]"), t1)
+	op("ORR", t1, t0, t0)
+	op("CBNZ", t0, "sdone")
+	comment("n >= 3 strangers, one replica each: every chain ties at 1.")
+	op("MOVD", "$(1<<24)", word)
+	op("B", "swriteZero")
+}
+
+// smallWrite emits the writers: each stores the result word, then the
+// target object, and goes on to the next object. The winner's index is in
+// lead. For 32-byte objects the target object is exactly the winner's
+// vector (a or b) or zeros, stored from its registers; other sizes copy.
+func smallWrite() {
+	for _, w := range []struct {
+		label string
+		v     int
+	}{{"swriteA", 0}, {"swriteB", 2}, {"swriteZero", 6}} {
+		label(w.label)
+		op("MOVW", word, fmt.Sprintf("(%s)(%s<<2)", res, obj))
+		op("CBZ", tgt, "snext")
+		op("CMP", "$32", size)
+		op("BNE", "scopy")
+		op("ADD", off, tgt, t0) // objectSize 32: the offset is 0, off is the object's start
+		op("VST1", pair(w.v), mem(0, t0))
+		op("B", "snext")
+	}
+	label("scopy")
+	copyTarget("s")
+	op("B", "snext")
+}
