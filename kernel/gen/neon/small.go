@@ -43,7 +43,8 @@ func small() {
 		"// R5 address of the next replica's pointer, R6 na, R7 ib, R8 nb, R9 result,\n" +
 		"// R10 leader, R11 R12 scratch, R13 results, R14 target, R15 objectSize,\n" +
 		"// R19 end of ptrs, R20 the strangers' ID0 fillers, R21 their ID1 fillers,\n" +
-		"// R22-R24 the copy's pointers; V0 V1 a, V2 V3 b, V6-V9 zero,\n" +
+		"// R22-R24 the copy's pointers; in the two-replica loops R5 and R6 replica 0's\n" +
+		"// and 1's data pointers; V0 V1 a, V2 V3 b, V6-V9 zero,\n" +
 		"// V16-V19 the replica compared and its compare (then the copy),\n" +
 		"// V20-V23 ID0 prefixes and V24-V27 ID1 prefixes of replicas 0-7 (two a register),\n" +
 		"// V28 a lane swap, V29 a compare, V30 the strangers' OR of compares.\n")
@@ -63,6 +64,12 @@ func small() {
 	for i := 6; i <= 9; i++ {
 		op("VEOR", v(i, "B16"), v(i, "B16"), v(i, "B16"))
 	}
+	comment("Two replicas: a loop of their own when the target is nil or objects are 32 bytes.")
+	op("CMP", "$2", n)
+	op("BNE", "sobject")
+	op("CBZ", tgt, "two0")
+	op("CMP", "$32", size)
+	op("BEQ", "two32")
 	op("B", "sobject")
 
 	label("snext")
@@ -168,6 +175,7 @@ func small() {
 
 	strangers()
 	smallWrite()
+	two()
 
 	label("sdone")
 	op("MOVD", obj, "ret+64(FP)")
@@ -270,4 +278,71 @@ func smallWrite() {
 	label("scopy")
 	copyTarget("s")
 	op("B", "snext")
+}
+
+// two emits Small's loops for two replicas when the target is nil (two0)
+// or objects are 32 bytes (two32); other targets take the general loop.
+// Both data pointers stay in registers, R5 replica 0's and R6 replica 1's,
+// and each object's result is an immediate and its target a's or b's
+// registers (or the zeros).
+func two() {
+	p0, p1 := q, na
+	for _, store := range []bool{false, true} {
+		name := "two0"
+		if store {
+			name = "two32"
+		}
+		l := func(s string) string { return name + s }
+		label(name)
+		op("MOVD", mem(0, ptrs), p0)
+		op("MOVD", mem(8, ptrs), p1)
+		op("B", l("Object"))
+		label(l("Next"))
+		op("ADD", "$1", obj, obj)
+		op("ADD", size, off, off)
+		label(l("Object"))
+		op("CMP", to, obj)
+		op("BGE", "sdone")
+		op("ADD", off, p0, t0)
+		op("VLD1", mem(0, t0), "[V0.B16, V1.B16]")
+		op("ADD", off, p1, t1)
+		op("VLD1", mem(0, t1), "[V2.B16, V3.B16]")
+		sameID(a0, a1) // a depends on itself (so does b, if it equals a)
+		op("BEQ", "sdone")
+		sameVector(2, a0, a1, 18)
+		op("BEQ", l("Agreed"))
+		sameID(b0, b1) // b depends on itself
+		op("BEQ", "sdone")
+		sameID(a0, b0) // one ID0, two ID1s (the vectors differ): a conflict
+		op("BEQ", "sdone")
+		sameID(a0, b1) // b was built on a
+		op("CSET", "EQ", lead)
+		sameID(a1, b0) // a was built on b
+		op("BNE", l("NotAOnB"))
+		op("CBNZ", lead, "sdone") // each built on the other: a cycle
+		op("B", l("AOnB"))
+		label(l("NotAOnB"))
+		op("CBNZ", lead, l("BOnA"))
+		for _, c := range []struct {
+			label string
+			word  uint32
+			v     int
+		}{
+			{"", 1 << 24, 6},              // unrelated, one replica each: split-brain
+			{"Agreed", 2 << 8, 0},         // leader 0, length 2
+			{"BOnA", 1 | 2<<8 | 1<<16, 2}, // leader 1, length 2, repair 1
+			{"AOnB", 0 | 2<<8 | 1<<16, 0}, // leader 0, length 2, repair 1
+		} {
+			if c.label != "" {
+				label(l(c.label))
+			}
+			op("MOVD", fmt.Sprintf("$%d", c.word), t0)
+			op("MOVW", t0, fmt.Sprintf("(%s)(%s<<2)", res, obj))
+			if store {
+				op("ADD", off, tgt, t1) // objectSize 32: the offset is 0, off is the object's start
+				op("VST1", pair(c.v), mem(0, t1))
+			}
+			op("B", l("Next"))
+		}
+	}
 }

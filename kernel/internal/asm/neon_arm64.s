@@ -448,7 +448,8 @@ done:
 // R5 address of the next replica's pointer, R6 na, R7 ib, R8 nb, R9 result,
 // R10 leader, R11 R12 scratch, R13 results, R14 target, R15 objectSize,
 // R19 end of ptrs, R20 the strangers' ID0 fillers, R21 their ID1 fillers,
-// R22-R24 the copy's pointers; V0 V1 a, V2 V3 b, V6-V9 zero,
+// R22-R24 the copy's pointers; in the two-replica loops R5 and R6 replica 0's
+// and 1's data pointers; V0 V1 a, V2 V3 b, V6-V9 zero,
 // V16-V19 the replica compared and its compare (then the copy),
 // V20-V23 ID0 prefixes and V24-V27 ID1 prefixes of replicas 0-7 (two a register),
 // V28 a lane swap, V29 a compare, V30 the strangers' OR of compares.
@@ -469,6 +470,12 @@ TEXT ·Small(SB), NOSPLIT, $0-72
 	VEOR	V7.B16, V7.B16, V7.B16
 	VEOR	V8.B16, V8.B16, V8.B16
 	VEOR	V9.B16, V9.B16, V9.B16
+	// Two replicas: a loop of their own when the target is nil or objects are 32 bytes.
+	CMP	$2, R1
+	BNE	sobject
+	CBZ	R14, two0
+	CMP	$32, R15
+	BEQ	two32
 	B	sobject
 
 snext:
@@ -883,6 +890,170 @@ szeroLast:
 
 scopied:
 	B	snext
+
+two0:
+	MOVD	(R0), R5
+	MOVD	8(R0), R6
+	B	two0Object
+
+two0Next:
+	ADD	$1, R3, R3
+	ADD	R15, R2, R2
+
+two0Object:
+	CMP	R4, R3
+	BGE	sdone
+	ADD	R2, R5, R11
+	VLD1	(R11), [V0.B16, V1.B16]
+	ADD	R2, R6, R12
+	VLD1	(R12), [V2.B16, V3.B16]
+	VCMEQ	V0.D2, V1.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V0.D2, V2.D2, V18.D2
+	VCMEQ	V1.D2, V3.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	two0Agreed
+	VCMEQ	V2.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V0.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V0.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CSET	EQ, R10
+	VCMEQ	V1.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	two0NotAOnB
+	CBNZ	R10, sdone
+	B	two0AOnB
+
+two0NotAOnB:
+	CBNZ	R10, two0BOnA
+	MOVD	$16777216, R11
+	MOVW	R11, (R13)(R3<<2)
+	B	two0Next
+
+two0Agreed:
+	MOVD	$512, R11
+	MOVW	R11, (R13)(R3<<2)
+	B	two0Next
+
+two0BOnA:
+	MOVD	$66049, R11
+	MOVW	R11, (R13)(R3<<2)
+	B	two0Next
+
+two0AOnB:
+	MOVD	$66048, R11
+	MOVW	R11, (R13)(R3<<2)
+	B	two0Next
+
+two32:
+	MOVD	(R0), R5
+	MOVD	8(R0), R6
+	B	two32Object
+
+two32Next:
+	ADD	$1, R3, R3
+	ADD	R15, R2, R2
+
+two32Object:
+	CMP	R4, R3
+	BGE	sdone
+	ADD	R2, R5, R11
+	VLD1	(R11), [V0.B16, V1.B16]
+	ADD	R2, R6, R12
+	VLD1	(R12), [V2.B16, V3.B16]
+	VCMEQ	V0.D2, V1.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V0.D2, V2.D2, V18.D2
+	VCMEQ	V1.D2, V3.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	two32Agreed
+	VCMEQ	V2.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V0.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	sdone
+	VCMEQ	V0.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CSET	EQ, R10
+	VCMEQ	V1.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	two32NotAOnB
+	CBNZ	R10, sdone
+	B	two32AOnB
+
+two32NotAOnB:
+	CBNZ	R10, two32BOnA
+	MOVD	$16777216, R11
+	MOVW	R11, (R13)(R3<<2)
+	ADD	R2, R14, R12
+	VST1	[V6.B16, V7.B16], (R12)
+	B	two32Next
+
+two32Agreed:
+	MOVD	$512, R11
+	MOVW	R11, (R13)(R3<<2)
+	ADD	R2, R14, R12
+	VST1	[V0.B16, V1.B16], (R12)
+	B	two32Next
+
+two32BOnA:
+	MOVD	$66049, R11
+	MOVW	R11, (R13)(R3<<2)
+	ADD	R2, R14, R12
+	VST1	[V2.B16, V3.B16], (R12)
+	B	two32Next
+
+two32AOnB:
+	MOVD	$66048, R11
+	MOVW	R11, (R13)(R3<<2)
+	ADD	R2, R14, R12
+	VST1	[V0.B16, V1.B16], (R12)
+	B	two32Next
 
 sdone:
 	MOVD	R3, ret+64(FP)
