@@ -10,7 +10,7 @@ package kernel
 // states or worse) is decided in one pass of portable Go, without the slow
 // path's graph: at a read path's replica counts the assembly's set-up
 // costs more than it saves. Objects of strangers go to asm.Small where
-// Calculate runs it (up to 8 replicas on AVX2), to the slow path's
+// Calculate runs it (up to 8 replicas on AVX2 and NEON), to the slow path's
 // strangers test elsewhere. For many objects, use Calculate.
 func Quorum(vectors [][]byte) (Result, error) {
 	if r, ok := agreed(vectors); ok {

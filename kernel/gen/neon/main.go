@@ -28,6 +28,10 @@
 //
 // An object it cannot decide is handed back to Go by returning its index,
 // with nothing written for it.
+//
+// Small (small.go) is the same contract for up to 8 replicas, as on AVX2:
+// one replica loop of whole-vector compares, a two-replica loop, and a
+// strangers test in registers that decides objects of all strangers.
 package main
 
 import (
