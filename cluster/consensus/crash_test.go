@@ -381,10 +381,16 @@ func TestCrashMemberKill(t *testing.T) {
 	}
 	discoverAll(t, []*Node{a, b, c})
 	all := []*Node{a, b, c}
-	// Converged: one epoch everywhere. (Not converged(): a name the
-	// proposers abandoned part-way stays a standby without an address,
-	// which raft never gets as a non-voter.)
+	// Converged: one epoch everywhere, at or after everything acknowledged
+	// and everything c applied before its kill (an entry c committed as
+	// the leader is applied by the others only once a new leader commits
+	// in its term). (Not converged(): a name the proposers abandoned
+	// part-way stays a standby without an address, which raft never gets
+	// as a non-voter.)
 	waitFor(t, 20*time.Second, "converged", func() error {
+		if want := max(maxAck(ackList()), before); a.Config().Epoch < want {
+			return fmt.Errorf("a at epoch %d, want at least %d", a.Config().Epoch, want)
+		}
 		for _, n := range all[1:] {
 			if n.Config().Epoch != a.Config().Epoch {
 				return fmt.Errorf("a at epoch %d, %s at %d", a.Config().Epoch, n.ID(), n.Config().Epoch)
