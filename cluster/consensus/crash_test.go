@@ -53,6 +53,7 @@ func TestCrashChild(t *testing.T) {
 // configuration at its epoch shows and is in the history, and every
 // configuration it or any child applied at an epoch is the same one.
 func TestCrashSoloKill(t *testing.T) {
+	skipUnlessReexec(t)
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 2))
 	rounds := crashRounds(t, 5)
@@ -213,6 +214,7 @@ func checkBoltFile(t *testing.T, path string) {
 // the end c is opened in this process and the three members' snapshots
 // (Snapshot().MarshalBinary, history included) are byte-identical.
 func TestCrashMemberKill(t *testing.T) {
+	skipUnlessReexec(t)
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	rounds := crashRounds(t, 8)
@@ -502,6 +504,7 @@ type crashDamage struct {
 //     (snap/all-removed). A torn snapshot a kill left (a .tmp directory)
 //     is ignored (snap/torn-tmp-left).
 func TestCrashDamagedFiles(t *testing.T) {
+	skipUnlessReexec(t)
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 3))
 	pristine := t.TempDir()

@@ -293,6 +293,21 @@ func (l *lockedBuffer) String() string {
 // startCrashChild re-executes the test binary as a child of role, with
 // env added; line gets each complete protocol line's fields (a line torn
 // by the kill is dropped), on one goroutine.
+// reexec is whether this test binary can run itself as a child: not
+// under qemu-user without binfmt_misc (make test-arm64), where the kernel
+// cannot execute an arm64 binary directly.
+var reexec = sync.OnceValue(func() error {
+	return exec.Command(os.Args[0], "-test.run=^$").Run()
+})
+
+// skipUnlessReexec skips a test that needs child processes where there can
+// be none, saying why.
+func skipUnlessReexec(t *testing.T) {
+	if err := reexec(); err != nil {
+		t.Skipf("this test binary cannot run itself as a child process here (%v): the crash tests need one", err)
+	}
+}
+
 func startCrashChild(t testing.TB, role string, line func([]string), env ...string) *crashChild {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.timeout=5m")
