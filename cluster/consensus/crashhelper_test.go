@@ -312,6 +312,14 @@ func startCrashChild(t testing.TB, role string, line func([]string), env ...stri
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.timeout=5m")
 	cmd.Env = append(os.Environ(), append([]string{envCrashChild + "=" + role}, env...)...)
+	return startChildCmd(t, cmd, line)
+}
+
+// startChildCmd starts cmd, a re-execution of the test binary, as a
+// crashChild; line gets each complete protocol line's fields (a line torn
+// by a kill is dropped), on one goroutine.
+func startChildCmd(t testing.TB, cmd *exec.Cmd, line func([]string)) *crashChild {
+	t.Helper()
 	c := &crashChild{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = c.stderr
 	stdout, err := cmd.StdoutPipe()
