@@ -148,6 +148,7 @@ func fillDisk(t *testing.T, path string) int64 {
 // back (the recorder). Deterministic: no randomness beyond the
 // scheduler's.
 func TestENOSPCSolo(t *testing.T) {
+	skipUnlessReexec(t)
 	dir := mountTmpfs(t, 4<<20)
 	rec := newRecorder()
 	var mu sync.Mutex
