@@ -330,49 +330,7 @@ func main() {
 	op("ADD", "$1", nb, nb)
 	op("B", "directNext")
 
-	label("relations")
-	comment("Relations of a and b, comparing 16-byte IDs.")
-	sameID(a0, a1) // a depends on itself
-	op("BEQ", "slow")
-	sameID(b0, b1) // b depends on itself
-	op("BEQ", "slow")
-	sameID(a0, b0) // one ID0, two ID1s (the vectors differ): a conflict
-	op("BEQ", "slow")
-	sameID(a0, b1) // b was built on a
-	op("CSET", "EQ", lead)
-	sameID(a1, b0) // a was built on b
-	op("BNE", "notAOnB")
-	op("CBNZ", lead, "slow") // each built on the other: a cycle
-	comment("a was built on b: leader 0, length n, repair nb")
-	op("LSL", "$16", nb, word)
-	op("ORR", n+"<<8", word, word)
-	op("B", "write") // lead is 0
-	label("notAOnB")
-	op("CBZ", lead, "unrelated")
-	comment("b was built on a: leader ib, length n, repair na")
-	op("LSL", "$16", na, word)
-	op("ORR", n+"<<8", word, word)
-	op("ORR", ib, word, word)
-	op("MOVD", ib, lead)
-	op("B", "write")
-
-	label("unrelated")
-	comment("Unrelated: the larger group wins; equal groups are split-brain.")
-	op("CMP", nb, na)
-	op("BHI", "aWins")
-	op("BLO", "bWins")
-	op("MOVD", "$(1<<24)", word)
-	op("B", "write")
-	label("aWins")
-	comment("leader 0, length na")
-	op("LSL", "$8", na, word)
-	op("MOVD", "$0", lead)
-	op("B", "write")
-	label("bWins")
-	comment("leader ib, length nb")
-	op("LSL", "$8", nb, word)
-	op("ORR", ib, word, word)
-	op("MOVD", ib, lead)
+	relations("", relationExits{bad: "slow", writeA: "write", writeZero: "write"})
 
 	label("write")
 	op("MOVW", word, fmt.Sprintf("(%s)(%s<<2)", res, obj))
@@ -512,4 +470,71 @@ func copyTarget(prefix string) {
 	label(prefix + "zeroLast")
 	op("VST1", pair(6), mem(0, last))
 	label(prefix + "copied")
+}
+
+// relationExits are where the relations of a and b branch to: bad for an
+// object the assembly hands back, and the writes of a result whose leader
+// is a (lead 0), b (lead ib) or none. An empty writeBTo falls through to
+// the code that follows.
+type relationExits struct{ bad, writeA, writeBTo, writeZero string }
+
+// writeB is where b's win branches to mid-block (the end falls through).
+func (x relationExits) writeB() string { return cmpOr(x.writeBTo, x.writeA) }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// relations emits the decision between two vectors a and b, counted na
+// and nb, with labels prefixed by p: Fast and Small share it.
+func relations(p string, x relationExits) {
+	label(p + "relations")
+	comment("Relations of a and b, comparing 16-byte IDs.")
+	sameID(a0, a1) // a depends on itself
+	op("BEQ", x.bad)
+	sameID(b0, b1) // b depends on itself
+	op("BEQ", x.bad)
+	sameID(a0, b0) // one ID0, two ID1s (the vectors differ): a conflict
+	op("BEQ", x.bad)
+	sameID(a0, b1) // b was built on a
+	op("CSET", "EQ", lead)
+	sameID(a1, b0) // a was built on b
+	op("BNE", p+"notAOnB")
+	op("CBNZ", lead, x.bad) // each built on the other: a cycle
+	comment("a was built on b: leader 0, length n, repair nb")
+	op("LSL", "$16", nb, word)
+	op("ORR", n+"<<8", word, word)
+	op("B", x.writeA) // lead is 0
+	label(p + "notAOnB")
+	op("CBZ", lead, p+"unrelated")
+	comment("b was built on a: leader ib, length n, repair na")
+	op("LSL", "$16", na, word)
+	op("ORR", n+"<<8", word, word)
+	op("ORR", ib, word, word)
+	op("MOVD", ib, lead)
+	op("B", x.writeB())
+
+	label(p + "unrelated")
+	comment("Unrelated: the larger group wins; equal groups are split-brain.")
+	op("CMP", nb, na)
+	op("BHI", p+"aWins")
+	op("BLO", p+"bWins")
+	op("MOVD", "$(1<<24)", word)
+	op("B", x.writeZero)
+	label(p + "aWins")
+	comment("leader 0, length na")
+	op("LSL", "$8", na, word)
+	op("MOVD", "$0", lead)
+	op("B", x.writeA)
+	label(p + "bWins")
+	comment("leader ib, length nb")
+	op("LSL", "$8", nb, word)
+	op("ORR", ib, word, word)
+	op("MOVD", ib, lead)
+	if x.writeBTo != "" {
+		op("B", x.writeBTo)
+	}
 }

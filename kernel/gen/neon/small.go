@@ -128,50 +128,7 @@ func small() {
 	op("MOVD", "$0", lead)
 	op("B", "swriteA")
 
-	label("srelations")
-	comment("Relations of a and b, comparing 16-byte IDs.")
-	sameID(a0, a1) // a depends on itself
-	op("BEQ", "sdone")
-	sameID(b0, b1) // b depends on itself
-	op("BEQ", "sdone")
-	sameID(a0, b0) // one ID0, two ID1s (the vectors differ): a conflict
-	op("BEQ", "sdone")
-	sameID(a0, b1) // b was built on a
-	op("CSET", "EQ", lead)
-	sameID(a1, b0) // a was built on b
-	op("BNE", "snotAOnB")
-	op("CBNZ", lead, "sdone") // each built on the other: a cycle
-	comment("a was built on b: leader 0, length n, repair nb")
-	op("LSL", "$16", nb, word)
-	op("ORR", n+"<<8", word, word)
-	op("B", "swriteA") // lead is 0
-	label("snotAOnB")
-	op("CBZ", lead, "sunrelated")
-	comment("b was built on a: leader ib, length n, repair na")
-	op("LSL", "$16", na, word)
-	op("ORR", n+"<<8", word, word)
-	op("ORR", ib, word, word)
-	op("MOVD", ib, lead)
-	op("B", "swriteB")
-
-	label("sunrelated")
-	comment("Unrelated: the larger group wins; equal groups are split-brain.")
-	op("CMP", nb, na)
-	op("BHI", "saWins")
-	op("BLO", "sbWins")
-	op("MOVD", "$(1<<24)", word)
-	op("B", "swriteZero")
-	label("saWins")
-	comment("leader 0, length na")
-	op("LSL", "$8", na, word)
-	op("MOVD", "$0", lead)
-	op("B", "swriteA")
-	label("sbWins")
-	comment("leader ib, length nb")
-	op("LSL", "$8", nb, word)
-	op("ORR", ib, word, word)
-	op("MOVD", ib, lead)
-	op("B", "swriteB")
+	relations("s", relationExits{bad: "sdone", writeA: "swriteA", writeBTo: "swriteB", writeZero: "swriteZero"})
 
 	strangers()
 	smallWrite()
