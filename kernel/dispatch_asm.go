@@ -79,30 +79,42 @@ func calculateSmall(sources [][]byte, vectorOffset, objectSize, from, to int, re
 	return nil
 }
 
-// quorumAsm decides one object of 32-byte vectors that checkVectors
-// accepted with asm.Small, if it has at most asm.SmallMax replicas and the
-// active implementation is the assembly: Quorum's path for every object
-// but the agreed ones it decides itself. tried reports that Small ran, so
-// that an object it hands back (ok false) needs only the slow path.
-func quorumAsm(vectors [][]byte) (r Result, ok, tried bool) {
-	if len(vectors) > asm.SmallMax || !activeIsAsm {
-		return Result{}, false, false
+// quorum is Quorum: asm.One, which reads the vectors' slice headers
+// itself and checks their lengths, decides every object of at most two
+// distinct vectors and, up to asm.SmallMax replicas, every object of
+// strangers; it hands anything else, with its arguments, to asm.Slow
+// (quorumGo). A call it decides is then one call, Quorum inlined into its
+// caller. Result is the word One returns (see resultsOf).
+func quorum(vectors [][]byte) (r Result, err error) {
+	*(*uint32)(unsafe.Pointer(&r)), err = asm.One(vectors)
+	return
+}
+
+// decide is asm.Decide for 1 to SourcesMax vectors (for Roles and
+// Depths): the result word of an object asm.One would decide, undecided
+// for any other object, bad lengths included, and the replicas (up to 64)
+// on replica 0's vector, a bit each.
+func decide(vectors [][]byte) (word uint32, onA uint64) {
+	return asm.Decide(unsafe.SliceData(vectors), len(vectors))
+}
+
+// undecided is decide's word for an object it leaves to Go.
+const undecided = asm.Undecided
+
+func init() {
+	asm.Slow = func(vectors [][]byte) (uint32, error) {
+		r, err := quorumGo(vectors)
+		return *(*uint32)(unsafe.Pointer(&r)), err
 	}
-	var ptrs [asm.SmallMax]*byte
-	for i, v := range vectors {
-		ptrs[i] = unsafe.SliceData(v)
-	}
-	// Result is the word Small writes (see resultsOf).
-	res := (*uint32)(unsafe.Pointer(&r))
-	return r, asm.Small(unsafe.SliceData(ptrs[:]), len(vectors), 0, VectorSize, 0, 1, res, nil) == 1, true
+	asm.OneOff = !activeIsAsm
 }
 
 // activeIsAsm: Calculate runs the assembly (QUORUM_KERNEL may rule it out).
 var activeIsAsm = active.name == asm.Name
 
-// asmSmallDecidesStrangers: asm.Small hands back no object of strangers
-// whose prefixes differ.
-const asmSmallDecidesStrangers = asm.SmallDecidesStrangers
+// oneDecidesStrangers is the most replicas of an object of strangers
+// (whose prefixes differ) that quorumOne decides.
+const oneDecidesStrangers = asm.SmallMax
 
 // targetOf is the target's first byte for the assembly, nil for none.
 func targetOf(target []byte) *byte {

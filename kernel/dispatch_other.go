@@ -9,7 +9,14 @@ func asmImplementations() []implementation { return nil }
 // asmSmallMax: no assembly, no asm.Small.
 const asmSmallMax = 0
 
-// quorumAsm: no assembly to decide one object with.
-func quorumAsm([][]byte) (r Result, ok, tried bool) { return Result{}, false, false }
+// quorum: no assembly to decide one object with.
+func quorum(vectors [][]byte) (Result, error) { return quorumGo(vectors) }
 
-const asmSmallDecidesStrangers = false
+// decide: no assembly; activeIsAsm is false, so it is never called.
+func decide([][]byte) (word uint32, onA uint64) { return undecided, 0 }
+
+const undecided = 0xffffffff
+
+const oneDecidesStrangers = 0
+
+const activeIsAsm = false

@@ -1,33 +1,49 @@
 package kernel
 
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
 // Quorum computes the quorum of one object from its replicas' vectors, one
 // 32-byte vector per replica (1 to 255): the entry for a read path that has
 // just read the object from each replica. The Result is the one Calculate
 // gives for the same vectors. A cyclic or conflicting object returns an
 // error wrapping ErrCyclic or ErrConflict (no *ObjectError: there is one
-// object), bad arguments an ErrInvalid. Quorum allocates nothing. An
-// object of at most two distinct vectors (every object but a fork of three
-// states or worse) is decided in one pass of portable Go, without the slow
-// path's graph: at a read path's replica counts the assembly's set-up
-// costs more than it saves. Objects of strangers go to asm.Small where
-// Calculate runs it (up to 8 replicas on AVX2 and NEON), to the slow path's
-// strangers test elsewhere. For many objects, use Calculate.
-func Quorum(vectors [][]byte) (Result, error) {
-	if r, ok := agreed(vectors); ok {
-		return r, nil
+// object), bad arguments an ErrInvalid. Quorum allocates nothing. Where
+// Calculate runs the assembly, Quorum is one call of it: it reads the
+// vectors through their slice headers and decides every object of at most
+// two distinct vectors (every object but a fork of three states or worse)
+// and, up to 8 replicas, every object of strangers; elsewhere portable Go
+// does the same. Only what is left reaches the slow path's graph. For many
+// objects, use Calculate.
+func Quorum(vectors [][]byte) (Result, error) { return quorum(vectors) }
+
+// resultOf is the Result of a result word: its bytes, in field order (see
+// resultsOf).
+func resultOf(w uint32) Result {
+	return Result{Leader: uint8(w), Length: uint8(w >> 8), Repair: uint8(w >> 16), Forked: w>>24 != 0}
+}
+
+// quorumGo is Quorum in Go: all of it without the assembly, and otherwise
+// what the assembly leaves, which needs only the arguments checked and
+// the slow path (the assembly has decided the objects of two vectors and,
+// up to asm.SmallMax replicas, of strangers).
+func quorumGo(vectors [][]byte) (Result, error) {
+	if !activeIsAsm {
+		if r, ok := agreed(vectors); ok {
+			return r, nil
+		}
 	}
 	if err := checkVectors(vectors); err != nil {
 		return Result{}, err
 	}
-	if r, ok := fastGeneric(vectors, 0); ok {
-		return r, nil
+	if !activeIsAsm {
+		if r, ok := fastGeneric(vectors, 0); ok {
+			return r, nil
+		}
 	}
-	r, ok, tried := quorumAsm(vectors) // objects of strangers, in registers
-	if ok {
-		return r, nil
-	}
-	// strangers (unless Small ruled them out), then quorumSmall or the graph
-	slow := solver{noStrangers: tried && asmSmallDecidesStrangers}
+	slow := solver{noStrangers: activeIsAsm && len(vectors) <= oneDecidesStrangers}
 	defer slow.Release()
 	return slow.quorum(vectors, 0)
 }
@@ -42,7 +58,12 @@ func Roles(vectors [][]byte, roles []Role) (Result, error) {
 		}
 		return Result{}, invalid("roles has room for %d replicas, want %d", len(roles), len(vectors))
 	}
-	return place(vectors, roles[:len(vectors)], nil)
+	roles = roles[:len(vectors)]
+	// A Role is a byte.
+	if r, ok := placeAsm(vectors, unsafe.Slice((*byte)(unsafe.SliceData(roles)), len(roles)), byte(Current), byte(Lagging), byte(Outside)); ok {
+		return r, nil
+	}
+	return place(vectors, roles, nil)
 }
 
 // NotInChain is the depth of a replica outside the longest chain, and of
@@ -62,7 +83,39 @@ func Depths(vectors [][]byte, depths []uint8) (Result, error) {
 		}
 		return Result{}, invalid("depths has room for %d replicas, want %d", len(depths), len(vectors))
 	}
-	return place(vectors, nil, depths[:len(vectors)])
+	depths = depths[:len(vectors)]
+	if r, ok := placeAsm(vectors, depths, 0, 1, NotInChain); ok {
+		return r, nil
+	}
+	return place(vectors, nil, depths)
+}
+
+// placeAsm decides an object of up to 64 replicas with the assembly, if
+// it runs and decides it, and writes each replica's place into out: the
+// byte current, lagging or outside. The assembly's set of replicas on
+// replica 0's vector places them without another look at the vectors.
+func placeAsm(vectors [][]byte, out []byte, current, lagging, outside byte) (Result, bool) {
+	if n := len(vectors); !activeIsAsm || n < SourcesMin || n > 64 {
+		return Result{}, false
+	}
+	w, onA := decide(vectors)
+	if w == undecided {
+		return Result{}, false
+	}
+	r := resultOf(w) // two vectors, or strangers: Forked
+	set := onA       // the leader's vector's replicas
+	if r.Leader != 0 {
+		set = ^onA // the leader holds the other vector
+	}
+	if r.Forked {
+		set = 0
+	}
+	other := outside
+	if r.Repair > 0 {
+		other = lagging
+	}
+	fillSet(out, set, current, other)
+	return r, true
 }
 
 // place decides one object and writes each replica's role, depth or both
@@ -118,6 +171,36 @@ func checkVectors(vectors [][]byte) error {
 		}
 	}
 	return nil
+}
+
+// fillSet sets dst[i] to on where bit i of set is set and to off elsewhere,
+// eight bytes a store: a loop of a branch per replica costs more than the
+// whole of a small object's decision.
+func fillSet(dst []byte, set uint64, on, off byte) {
+	for len(dst) >= 8 {
+		binary.LittleEndian.PutUint64(dst, spread(set, on, off))
+		dst, set = dst[8:], set>>8
+	}
+	w := spread(set, on, off)
+	if len(dst)&4 != 0 {
+		binary.LittleEndian.PutUint32(dst, uint32(w))
+		dst, w = dst[4:], w>>32
+	}
+	if len(dst)&2 != 0 {
+		binary.LittleEndian.PutUint16(dst, uint16(w))
+		dst, w = dst[2:], w>>16
+	}
+	if len(dst) != 0 {
+		dst[0] = byte(w)
+	}
+}
+
+// spread is eight bytes, byte i on where bit i of set is set, off elsewhere.
+func spread(set uint64, on, off byte) uint64 {
+	const lanes = 0x0101010101010101
+	bit := (set & 0xff) * lanes & 0x8040201008040201        // byte i: bit i of set, in place
+	mask := (bit + 0x7f*lanes) & (0x80 * lanes) >> 7 * 0xff // byte i: 0xff where it is set
+	return uint64(on)*lanes&mask | uint64(off)*lanes&^mask
 }
 
 // placeTwo places the replicas of an object the fast path decided: it

@@ -55,6 +55,19 @@ func call(s series, sources [][]byte, objectSize int, results []kernel.Result, t
 			}
 			return nil
 		}
+	case s.one == oneRoles:
+		objects := perObject(sources, objectSize, 0, kernel.VectorSize)
+		roles := make([]kernel.Role, len(sources))
+		return func() error {
+			for o, vectors := range objects {
+				r, err := kernel.Roles(vectors, roles)
+				if err != nil {
+					return err
+				}
+				results[o] = r
+			}
+			return nil
+		}
 	case s.one == oneCalculate:
 		objects := perObject(sources, objectSize, 0, objectSize)
 		return func() error {

@@ -9,7 +9,7 @@
 //
 //	go run ./cmd/bench                          # the table
 //	go run ./cmd/bench -kernel all              # every implementation, with speed-ups over generic
-//	go run ./cmd/bench -one                     # one object per call: Quorum and Calculate beside the batch
+//	go run ./cmd/bench -one                     # one object per call: Quorum, Roles and Calculate beside the batch
 //	go run ./cmd/bench -object-size 4096        # 4 KiB objects, vector at offset 0: the copy dominates
 //	go run ./cmd/bench -parallel 2 -objects 2097152 -replicas 3 -workload fastcopies
 //	go run ./cmd/bench -json -svg docs/bench.svg
@@ -69,13 +69,14 @@ type config struct {
 type series struct {
 	kernel  string
 	workers int
-	one     string // "": the batch; oneQuorum or oneCalculate
+	one     string // "": the batch; oneQuorum, oneRoles or oneCalculate
 }
 
 // The -one series: kernel.Quorum on each object's vectors, and Calculate on
 // a batch of one object.
 const (
 	oneQuorum    = "Quorum"
+	oneRoles     = "Roles"
 	oneCalculate = "Calculate, 1 object"
 )
 
@@ -169,7 +170,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	objects := fs.Int("objects", 1000, "objects per replica")
 	objectSize := fs.Int("object-size", 32, "bytes per object, at least 32; the vector is at offset 0")
 	wls := fs.String("workload", "fast,agree,fastcopies,slow", "comma list of fast (two unrelated vectors, two shared buffers), agree (every replica the same, each in its own buffer), fastcopies (fast with a buffer per replica), slow (every replica a stranger), lagging (the last replica one write behind, a buffer per replica)")
-	one := fs.Bool("one", false, "one object per call: Quorum on its vectors and Calculate on a one-object batch, beside "+kernel.Implementation()+" on the whole batch")
+	one := fs.Bool("one", false, "one object per call: Quorum and Roles on its vectors and Calculate on a one-object batch, beside "+kernel.Implementation()+" on the whole batch")
 	parallel := fs.Int("parallel", 0, "also time CalculateParallel with this many workers (on "+kernel.Implementation()+"; batches under 1024 objects per worker run on one goroutine)")
 	cfg := config{}
 	fs.IntVar(&cfg.reps, "count", 7, "timed repetitions; the median is printed")
@@ -213,7 +214,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		if conflict != "" {
 			return cfg, fmt.Errorf("-one times %s on the batch against one object per call; it takes no -%s", kernel.Implementation(), conflict)
 		}
-		cfg.series = []series{{kernel: kernel.Implementation()}, {kernel: kernel.Implementation(), one: oneQuorum}, {kernel: kernel.Implementation(), one: oneCalculate}}
+		cfg.series = []series{{kernel: kernel.Implementation()}, {kernel: kernel.Implementation(), one: oneQuorum}, {kernel: kernel.Implementation(), one: oneRoles}, {kernel: kernel.Implementation(), one: oneCalculate}}
 	}
 
 	if cfg.replicas, err = parseInts(*replicas); err != nil {

@@ -63,7 +63,7 @@ func TestOne(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{oneQuorum, oneCalculate, "AGREE=", "SLOW=", "a multiple of the batch"} {
+	for _, want := range []string{oneQuorum, oneRoles, oneCalculate, "AGREE=", "SLOW=", "a multiple of the batch"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -17,10 +17,10 @@ src=kernel/internal/asm/avx2_amd64.s
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 GOARCH=amd64 go test -c -o "$tmp/k.test" ./kernel/
-go tool objdump -s 'internal/asm\.(Fast|Small)' "$tmp/k.test" >"$tmp/go.txt"
+go tool objdump -s 'internal/asm\.(Fast|Small|One)' "$tmp/k.test" >"$tmp/go.txt"
 go tool objdump -s 'kernel\.fastGeneric$' "$tmp/k.test" >"$tmp/gogeneric.txt"
 
-"$OBJDUMP" -d --no-show-raw-insn --disassemble-symbols='github.com/lockstep/quorum/kernel/internal/asm.Fast.abi0,github.com/lockstep/quorum/kernel/internal/asm.Small.abi0,github.com/lockstep/quorum/kernel.fastGeneric' "$tmp/k.test" >"$tmp/llvm.txt"
+"$OBJDUMP" -d --no-show-raw-insn --disassemble-symbols='github.com/lockstep/quorum/kernel/internal/asm.Fast.abi0,github.com/lockstep/quorum/kernel/internal/asm.Small.abi0,github.com/lockstep/quorum/kernel/internal/asm.One.abi0,github.com/lockstep/quorum/kernel.fastGeneric' "$tmp/k.test" >"$tmp/llvm.txt"
 
 # loop LABEL: the loop's instructions, AT&T syntax, from its head to the
 # branch back to it. Go's line table places the label's next instruction
@@ -62,6 +62,27 @@ import re, sys
 lines = [l for l in open(sys.argv[1]) if re.match(r"^ *[0-9a-f]+:", l)]
 lo, hi = int(sys.argv[2], 16), int(sys.argv[3], 16)
 print("\n".join(l.split(":", 1)[1].strip() for l in lines if lo <= int(l.split(":")[0], 16) < hi))
+PY
+}
+
+# path FROM TO: the instructions from label FROM up to the first branch to
+# label TO, then TO's block up to the next label of the .s file: the path
+# taken when that branch is the only one taken.
+path() {
+	local next
+	next=$(awk -v l="$2" '$0 == l ":" { on = 1; next } on && /^[a-zA-Z0-9_]+:$/ { sub(":", ""); print; exit }' "$src")
+	python3 - "$tmp/llvm.txt" "$(addr "$1")" "$(addr "$2")" "$(addr "$next")" <<'PY'
+import re, sys
+lines = [l for l in open(sys.argv[1]) if re.match(r"^ *[0-9a-f]+:", l)]
+lo, to, end = (int(a, 16) for a in sys.argv[2:5])
+insns = [(int(l.split(":")[0], 16), l.split(":", 1)[1].strip()) for l in lines]
+for a, t in insns:
+    if a >= lo:
+        print(t)
+        m = re.match(r"j[a-z]+\s+0x([0-9a-f]+)", t)
+        if m and int(m.group(1), 16) == to:
+            break
+print("\n".join(t for a, t in insns if to <= a < end))
 PY
 }
 
@@ -110,13 +131,16 @@ g1=$(grep -n 'for ; r < len(sources); r++ {' kernel/generic.go | cut -d: -f1)
 g2=$(grep -n 'for r++; r < len(sources); r++ {' kernel/generic.go | cut -d: -f1)
 goloop "$g1" >"$tmp/generic1.s"
 goloop "$g2" >"$tmp/generic2.s"
-block two0Next two0Agreed >"$tmp/two0.s"
+path two0Next two0Unrelated >"$tmp/two0.s"
 block sgathered stested >"$tmp/strangers.s"
-loop scount >"$tmp/scount.s"
+loop spairs >"$tmp/spairs.s"
 loop sscan >"$tmp/sscan.s"
+loop oscan >"$tmp/oscan.s"
 echo
-echo "| CPU (-mcpu) | all agree, a replica: Small (sscan) | 128-bit sketch | generic (phase 1) | two vectors, a replica: Small (scount) | generic (phase 2) | 2 replicas, two vectors, an object: Small (two0) | 128-bit sketch | 5-8 strangers, the test (sgathered) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+# half: a two-replica iteration's cycles, per replica.
+half() { awk -v c="$1" 'BEGIN { printf "%.1f", c / 2 }'; }
+echo "| CPU (-mcpu) | all agree, a replica: Small (sscan) | 128-bit sketch | generic (phase 1) | one object per call (One, oscan) | two vectors, a replica: Small (spairs, per replica) | generic (phase 2) | 2 replicas, two vectors, an object: Small (two0) | 128-bit sketch | 5-8 strangers, the test (sgathered) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for cpu in $CPUS; do
-	echo "| $cpu | $(mca "$tmp/sscan.s" "$cpu") | $(mca kernel/gen/mca/sscan128.s "$cpu") | $(mca "$tmp/generic1.s" "$cpu") | $(mca "$tmp/scount.s" "$cpu") | $(mca "$tmp/generic2.s" "$cpu") | $(mca "$tmp/two0.s" "$cpu") | $(mca kernel/gen/mca/two128.s "$cpu") | $(mca "$tmp/strangers.s" "$cpu") |"
+	echo "| $cpu | $(mca "$tmp/sscan.s" "$cpu") | $(mca kernel/gen/mca/sscan128.s "$cpu") | $(mca "$tmp/generic1.s" "$cpu") | $(mca "$tmp/oscan.s" "$cpu") | $(half "$(mca "$tmp/spairs.s" "$cpu")") | $(mca "$tmp/generic2.s" "$cpu") | $(mca "$tmp/two0.s" "$cpu") | $(mca kernel/gen/mca/two128.s "$cpu") | $(mca "$tmp/strangers.s" "$cpu") |"
 done

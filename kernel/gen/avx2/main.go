@@ -94,6 +94,7 @@ func loadPtr(k int) { MOVQ(Mem{Base: ptrs, Index: r, Scale: 8, Disp: 8 * k}, p) 
 
 func main() {
 	ConstraintExpr("gc,!purego")
+	declareFillers()
 	TEXT("Fast", NOSPLIT, "func(ptrs **byte, n, vectorOffset, objectSize, from, to int, results *uint32, target *byte) int")
 	Pragma("noescape")
 	Doc(
@@ -209,6 +210,7 @@ func main() {
 	RET()
 
 	small()
+	singles()
 	Generate()
 }
 
@@ -501,12 +503,15 @@ func direct(k int) {
 // selfLoop jumps to slow if vector v's ID0 equals its ID1 (a cycle). It
 // leaves v with its IDs swapped in swapped unless swapped is t[0], which it
 // uses for the compare.
-func selfLoop(v, swapped VecPhysical) {
+func selfLoop(v, swapped VecPhysical) { selfLoopTo(v, swapped, "slow") }
+
+// selfLoopTo is selfLoop jumping to slow.
+func selfLoopTo(v, swapped VecPhysical, slow LabelRef) {
 	VPERMQ(U8(0x4e), v, swapped) // (v.ID1, v.ID0)
 	VPCMPEQB(v, swapped, t[0])
 	VPMOVMSKB(t[0], mask.As32())
 	CMPW(mask.As16(), U16(0xffff))
-	JE(LabelRef("slow"))
+	JE(slow)
 }
 
 // sameVector sets ZF iff the 32 bytes at x equal vector v, using s.

@@ -25,6 +25,7 @@ var (
 	sV   = Y2  // the replica being compared
 	sEq  = Y3  // a compare result
 	zero = Y5  // all zeros: the target object of a split-brain
+	ones = Y4  // all ones: VPTEST's operand for an all-ones compare
 )
 
 // small emits Small: the whole batch loop for 1 <= n <= smallMax replicas,
@@ -51,7 +52,6 @@ func small() {
 		"R11 result, R12 nb, R13 ib, R14 target (0 if none).",
 		"Y0 a, Y1 b, Y2 the replica compared, Y3 compare, Y5 zeros, Y12-Y15 scratch.",
 	)
-	fp0, fp1 := AllocLocal(8*smallMax), AllocLocal(8*smallMax)
 	Load(Param("ptrs"), ptrs)
 	Load(Param("n"), n)
 	Load(Param("vectorOffset"), sOff)
@@ -62,7 +62,7 @@ func small() {
 	Load(Param("results"), sRes)
 	Load(Param("target"), sTgt)
 	VPXOR(zero, zero, zero)
-	fillers(fp0, fp1)
+	VPCMPEQB(zero, zero, ones)
 	Comment("Two replicas: a loop of their own when the target is nil or 32-byte objects.")
 	CMPQ(n, U8(2))
 	JNE(LabelRef("sobject"))
@@ -99,21 +99,29 @@ func small() {
 	MOVQ(U32(1), nb)
 
 	Comment("Count the replicas after ib: each must be a or b.")
-	Label("scount")
+	Comment("An odd one first, then two at a time.")
+	MOVQ(n, mask)
+	SUBQ(r, mask)
+	TESTQ(U32(1), mask)
+	JE(LabelRef("spairs"))
+	MOVQ(Mem{Base: ptrs, Index: r, Scale: 8}, p)
+	INCQ(r)
+	countOne(p, sV)
+	LEAQ(Mem{Base: na, Index: nb, Scale: 1}, mask)
+	CMPQ(mask, r)
+	JNE(LabelRef("sstrangers")) // a replica on neither
+	Label("spairs")
 	CMPQ(r, n)
 	JE(LabelRef("srelations"))
 	MOVQ(Mem{Base: ptrs, Index: r, Scale: 8}, p)
-	VMOVDQU(vec(p, sOff), sV)
-	INCQ(r)
-	sameVector(sV, sA, sEq)
-	JNE(LabelRef("snotA"))
-	INCQ(na)
-	JMP(LabelRef("scount"))
-	Label("snotA")
-	sameVector(sV, sB, sEq)
-	JNE(LabelRef("sstrangers"))
-	INCQ(nb)
-	JMP(LabelRef("scount"))
+	MOVQ(Mem{Base: ptrs, Index: r, Scale: 8, Disp: 8}, word)
+	ADDQ(U8(2), r)
+	countOne(p, sV)
+	countOne(word, t[1])
+	LEAQ(Mem{Base: na, Index: nb, Scale: 1}, mask)
+	CMPQ(mask, r)
+	JE(LabelRef("spairs"))
+	JMP(LabelRef("sstrangers"))
 
 	Label("sagreed")
 	Comment("Every replica holds a: agreed, unless a depends on itself.")
@@ -124,62 +132,83 @@ func small() {
 	XORQ(p, p)
 	JMP(LabelRef("swriteA"))
 
-	smallRelations()
-	strangers(fp0, fp1)
+	smallRelations("s")
+	strangers("s", smallSource)
 	smallWrite()
 	two()
 
 	Label("slow")
+	Label("sslow")
 	Label("done")
 	VZEROUPPER()
 	Store(obj, ReturnIndex(0))
 	RET()
 }
 
+// countOne counts the replica whose data pointer is q on a (na) or b
+// (nb), without a branch: each compare's all-ones test is a carry.
+func countOne(q Register, v VecPhysical) {
+	VMOVDQU(vec(q, sOff), v) // one load for both compares
+	for _, c := range []struct {
+		v     VecPhysical
+		count Register
+	}{{sA, na}, {sB, nb}} {
+		VPCMPEQB(v, c.v, sEq)
+		VPTEST(ones, sEq) // CF: sEq is all ones
+		ADCQ(U8(0), c.count)
+	}
+}
+
 // smallRelations emits the relations of a and b, counted na and nb, as
-// Fast's decide does, ending in a jump to a writer or to slow.
-func smallRelations() {
-	Label("srelations")
+// Fast's decide does, ending in a jump to one of the routine's writers
+// (pre+"writeA", "writeB" or "writeZero", the winner's index in p) or to
+// pre+"slow". pre names the routine's labels: "s" Small's, "o" One's.
+func smallRelations(pre string) {
+	l := func(s string) LabelRef { return LabelRef(pre + s) }
+	Label(pre + "relations")
+	quickRelations(l("exact"), l("unrelated"), l("bOnA"), l("aOnB"))
+	Label(pre + "exact")
 	Comment("Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).")
-	selfLoop(sA, t[0])
-	selfLoop(sB, t[1]) // t[1] = (b.ID1, b.ID0) from here on
+	selfLoopTo(sA, t[0], l("slow"))
+	selfLoopTo(sB, t[1], l("slow")) // t[1] = (b.ID1, b.ID0) from here on
 	VPCMPEQB(sA, sB, t[0])
 	VPMOVMSKB(t[0], mask.As32())
 	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
-	JE(LabelRef("slow"))
+	JE(l("slow"))
 	VPCMPEQB(sA, t[1], t[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
 	VPMOVMSKB(t[0], mask.As32())
 	CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
-	JE(LabelRef("slow"))
+	JE(l("slow"))
 	CMPW(mask.As16(), U16(0xffff))
-	JE(LabelRef("sbOnA"))
+	JE(l("bOnA"))
 	SHRL(U8(16), mask.As32())
 	CMPW(mask.As16(), U16(0xffff))
-	JE(LabelRef("saOnB"))
+	JE(l("aOnB"))
 
+	Label(pre + "unrelated")
 	Comment("Unrelated: the larger group wins; equal groups are split-brain.")
 	CMPQ(na, nb)
-	JA(LabelRef("saWins"))
-	JB(LabelRef("sbWins"))
+	JA(l("aWins"))
+	JB(l("bWins"))
 	MOVL(U32(1<<24), word.As32())
-	JMP(LabelRef("swriteZero"))
+	JMP(l("writeZero"))
 
-	Label("saWins")
+	Label(pre + "aWins")
 	Comment("leader 0, length na")
 	MOVQ(na, word)
 	SHLQ(U8(8), word)
 	XORQ(p, p)
-	JMP(LabelRef("swriteA"))
+	JMP(l("writeA"))
 
-	Label("sbWins")
+	Label(pre + "bWins")
 	Comment("leader ib, length nb")
 	MOVQ(nb, word)
 	SHLQ(U8(8), word)
 	ORQ(sIB, word)
 	MOVQ(sIB, p)
-	JMP(LabelRef("swriteB"))
+	JMP(l("writeB"))
 
-	Label("sbOnA")
+	Label(pre + "bOnA")
 	Comment("b was built on a: leader ib, length n, repair na")
 	MOVQ(na, word)
 	SHLQ(U8(8), word)
@@ -187,39 +216,85 @@ func smallRelations() {
 	SHLQ(U8(8), word)
 	ORQ(sIB, word)
 	MOVQ(sIB, p)
-	JMP(LabelRef("swriteB"))
+	JMP(l("writeB"))
 
-	Label("saOnB")
+	Label(pre + "aOnB")
 	Comment("a was built on b: leader 0, length n, repair nb")
 	MOVQ(nb, word)
 	SHLQ(U8(8), word)
 	ORQ(n, word)
 	SHLQ(U8(8), word)
 	XORQ(p, p)
-	JMP(LabelRef("swriteA"))
+	JMP(l("writeA"))
 }
 
-// strangers emits the strangers test, reached when a third vector is met
-// (so n >= 3): it decides a split-brain if every ID0 is distinct and no
-// ID1 equals any replica's ID0, its own included (which also rules out
-// conflicts and cycles), and hands the object back otherwise. It compares
-// only each ID's first 8 bytes: distinct prefixes prove distinct IDs, and
-// a shared prefix merely hands the object back, so the test is exact
-// either way. fp0 and fp1 hold fillers for the prefixes of ID0 and ID1
-// (see fillers), which stand in for replicas n to 7, so that all lanes
-// can be compared at once: a filler that equals a replica's prefix only
-// hands the object back.
-func strangers(fp0, fp1 Mem) {
-	Label("sstrangers")
+// quickRelations emits the relations of two distinct vectors a and b in
+// the common cases, all compared at once: X = (a.ID0, b.ID0), Y = (a.ID1,
+// b.ID1) and Z = (b.ID1, a.ID1); 64-bit compares of X with Y (self-loops),
+// of a with b (the ID0s: a conflict) and of X with Z (b built on a, a
+// built on b) give a lane mask each, 4 bits, in one word m. m is 0 for
+// unrelated vectors, 0x300 when b was built on a and 0xc00 when a was
+// built on b; anything else (a self-loop, a conflict, a cycle, or half of
+// two IDs equal) jumps to exact, the compares of whole IDs. Uses Y6-Y11,
+// mask and word.
+func quickRelations(exact, unrelated, bOnA, aOnB LabelRef) {
+	x, y, z, self, ids, chain := Y6, Y7, Y8, Y9, Y10, Y11
+	VPERM2I128(U8(0x20), sB, sA, x) // (a.ID0, b.ID0)
+	VPERM2I128(U8(0x31), sB, sA, y) // (a.ID1, b.ID1)
+	VPERMQ(U8(0x4e), y, z)          // (b.ID1, a.ID1)
+	VPCMPEQQ(y, x, self)
+	VPCMPEQQ(sB, sA, ids)
+	VPCMPEQQ(z, x, chain)
+	VMOVMSKPD(self, mask.As32())
+	VMOVMSKPD(ids, word.As32())
+	ANDL(U8(3), word.As32()) // the ID0s' lanes; equal ID1s are no conflict
+	SHLL(U8(4), word.As32())
+	ORL(word.As32(), mask.As32())
+	VMOVMSKPD(chain, word.As32())
+	SHLL(U8(8), word.As32())
+	ORL(word.As32(), mask.As32())
+	JE(unrelated) // ZF from the OR: m == 0
+	CMPL(mask.As32(), U32(0x300))
+	JE(bOnA)
+	CMPL(mask.As32(), U32(0xc00))
+	JE(aOnB)
+	JMP(exact)
+}
+
+// source is where the strangers test finds replica rep's vector: ptr is
+// the address of its data pointer, at the vector's bytes from disp on.
+type source struct {
+	ptr func(rep int) Mem
+	at  func(p Register, disp int) Mem
+}
+
+// smallSource is Small's: the pointer array, at the object's offset.
+var smallSource = source{
+	ptr: func(rep int) Mem { return Mem{Base: ptrs, Disp: 8 * rep} },
+	at:  func(p Register, disp int) Mem { return Mem{Base: p, Index: sOff, Scale: 1, Disp: disp} },
+}
+
+// strangers emits the strangers test, reached at pre+"strangers" when a
+// third vector is met (so n >= 3): it decides a split-brain if every ID0
+// is distinct and no ID1 equals any replica's ID0, its own included (which
+// also rules out conflicts and cycles), and hands the object back
+// otherwise. It compares only each ID's first 8 bytes: distinct prefixes
+// prove distinct IDs, and a shared prefix merely hands the object back, so
+// the test is exact either way. The fillers (see fillerTable) stand in for
+// replicas n to 7, so that all lanes can be compared at once: a filler
+// that equals a replica's prefix only hands the object back.
+func strangers(pre string, src source) {
+	l := func(s string) LabelRef { return LabelRef(pre + s) }
+	Label(pre + "strangers")
 	Comment("Strangers: the first 8 bytes of every ID0 and ID1, 4 replicas a register.")
 	for k := 3; k <= smallMax; k++ {
 		CMPQ(n, U8(k))
-		JE(LabelRef(fmt.Sprint("sgather", k)))
+		JE(l(fmt.Sprint("gather", k)))
 	}
 	for k := 3; k <= smallMax; k++ {
-		gather(k, fp0, fp1)
+		gather(pre, k, src)
 	}
-	Label("sgathered")
+	Label(pre + "gathered")
 	Comment("All pairs at once, compared under 4 rotations.")
 	any := func(x, y VecPhysical) { // acc |= lanes where x equals y
 		VPCMPEQQ(x, y, eq)
@@ -240,7 +315,7 @@ func strangers(fp0, fp1 Mem) {
 		}
 	})
 	CMPQ(n, U8(4))
-	JLE(LabelRef("stested"))
+	JLE(l("tested"))
 	rotations(h0, func(x VecPhysical) {
 		any(h1, x)
 		any(l1, x)
@@ -250,12 +325,12 @@ func strangers(fp0, fp1 Mem) {
 		}
 	})
 	rotations(l0, func(x VecPhysical) { any(h1, x) })
-	Label("stested")
+	Label(pre + "tested")
 	VPTEST(acc, acc)
-	JNE(LabelRef("slow"))
+	JNE(l("slow"))
 	Comment("n >= 3 strangers, one replica each: every chain ties at 1.")
 	MOVL(U32(1<<24), word.As32())
-	JMP(LabelRef("swriteZero"))
+	JMP(l("writeZero"))
 }
 
 // smallWrite emits the writers: each stores the result word, then the
@@ -313,11 +388,13 @@ func two() {
 		JAE(LabelRef("done"))
 		VMOVDQU(vec(p0, sOff), sA)
 		VMOVDQU(vec(p1, sOff), sB)
-		selfLoop(sA, t[1]) // t[1] = (a.ID1, a.ID0)
 		VPCMPEQB(sA, sB, sEq)
 		VPMOVMSKB(sEq, tmp.As32())
 		CMPL(tmp.As32(), U32(0xffffffff))
 		JE(l("Agreed"))
+		quickRelations(l("Exact"), l("Unrelated"), l("BOnA"), l("AOnB"))
+		Label(name + "Exact")
+		selfLoop(sA, t[1])
 		selfLoop(sB, t[1])            // t[1] = (b.ID1, b.ID0)
 		CMPW(tmp.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
 		JE(LabelRef("slow"))
@@ -335,13 +412,14 @@ func two() {
 			word  uint32
 			v     VecPhysical
 		}{
-			{"", 1 << 24, zero},            // unrelated, one replica each: split-brain
+			{"Unrelated", 1 << 24, zero},   // unrelated, one replica each: split-brain
 			{"Agreed", 2 << 8, sA},         // leader 0, length 2
 			{"BOnA", 1 | 2<<8 | 1<<16, sB}, // leader 1, length 2, repair 1
 			{"AOnB", 0 | 2<<8 | 1<<16, sA}, // leader 0, length 2, repair 1
 		} {
-			if c.label != "" {
-				Label(name + c.label)
+			Label(name + c.label)
+			if c.label == "Agreed" {
+				selfLoop(sA, t[1]) // a depends on itself
 			}
 			MOVL(U32(c.word), Mem{Base: sRes, Index: obj, Scale: 4})
 			if store {
@@ -352,18 +430,16 @@ func two() {
 	}
 }
 
-// fillers writes the strangers test's fillers into every slot of fp0 and
-// fp1 (those of replicas 0 to n-1 are overwritten per object): 16
-// distinct odd constants.
-func fillers(fp0, fp1 Mem) {
+// fillerTable is the strangers test's fillers, 16 distinct odd
+// constants: the ID0 prefixes of replicas 0-7 at 8*rep, then their ID1
+// prefixes at 64+8*rep. A replica that exists loads its own instead.
+var fillerTable Mem
+
+// declareFillers emits fillerTable, once, before the routines.
+func declareFillers() {
+	fillerTable = GLOBL("fillers", RODATA|NOPTR)
 	for k := range 2 * smallMax {
-		slot := fp0
-		if k >= smallMax {
-			slot = fp1
-		}
-		slot.Disp += 8 * (k % smallMax)
-		MOVQ(U64(0x9e3779b97f4a7c15*uint64(2*k+1)), tmp)
-		MOVQ(tmp, slot)
+		DATA(8*k, U64(0x9e3779b97f4a7c15*uint64(2*k+1)))
 	}
 }
 
@@ -372,12 +448,12 @@ func fillers(fp0, fp1 Mem) {
 var l0, h0, l1, h1, acc, rot, eq = Y6, Y7, Y8, Y9, Y10, Y11, Y12
 
 // gather emits the strangers' loads for k replicas, into l0, l1 and, for
-// k > 4, h0 and h1, and jumps to sgathered. Pairs of lanes are built in
-// the low halves (VMOVQ, VPINSRQ) and the upper pairs inserted; a lane of
-// no replica loads its filler. Loading into registers, not storing
+// k > 4, h0 and h1, and jumps to pre+"gathered". Pairs of lanes are built
+// in the low halves (VMOVQ, VPINSRQ) and the upper pairs inserted; a lane
+// of no replica loads its filler. Loading into registers, not storing
 // prefixes to reload them, avoids a failed store forward per object.
-func gather(k int, fp0, fp1 Mem) {
-	Label(fmt.Sprint("sgather", k))
+func gather(pre string, k int, src source) {
+	Label(fmt.Sprint(pre, "gather", k))
 	dst := [2][2]VecPhysical{{l0, l1}, {h0, h1}}
 	hi := [2]VecPhysical{Y13, Y14} // upper pairs, ID0 and ID1, before insertion
 	for half := range 2 {
@@ -385,23 +461,22 @@ func gather(k int, fp0, fp1 Mem) {
 			break
 		}
 		for pair := range 2 {
-			for id, fp := range []Mem{fp0, fp1} {
+			for id := range 2 {
 				into := dst[half][id].AsX()
 				if pair == 1 {
 					into = hi[id].AsX()
 				}
 				for lane := range 2 {
 					rep := 4*half + 2*pair + lane
-					src := fp
-					src.Disp += 8 * rep
+					from := fillerTable.Offset(8*smallMax*id + 8*rep)
 					if rep < k {
-						MOVQ(Mem{Base: ptrs, Disp: 8 * rep}, p)
-						src = Mem{Base: p, Index: sOff, Scale: 1, Disp: 16 * id}
+						MOVQ(src.ptr(rep), p)
+						from = src.at(p, 16*id)
 					}
 					if lane == 0 {
-						VMOVQ(src, into)
+						VMOVQ(from, into)
 					} else {
-						VPINSRQ(U8(1), src, into, into)
+						VPINSRQ(U8(1), from, into, into)
 					}
 				}
 			}
@@ -410,5 +485,5 @@ func gather(k int, fp0, fp1 Mem) {
 			VINSERTI128(U8(1), hi[id].AsX(), dst[half][id], dst[half][id])
 		}
 	}
-	JMP(LabelRef("sgathered"))
+	JMP(LabelRef(pre + "gathered"))
 }

@@ -345,6 +345,7 @@ func main() {
 	op("RET")
 
 	small()
+	singles()
 
 	if err := os.WriteFile(*asmPath, out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
@@ -365,6 +366,14 @@ func Fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int
 //
 //go:noescape
 func Small(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
+
+` + oneDoc + `//
+//go:noescape
+` + oneDecl + `
+
+` + decideDoc + `//
+//go:noescape
+` + decideDecl + `
 `
 	if err := os.WriteFile(*stubPath, []byte(stub), 0o644); err != nil {
 		log.Fatal(err)

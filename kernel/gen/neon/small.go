@@ -59,8 +59,6 @@ func small() {
 	op("MOVD", "target+56(FP)", tgt)
 	op("MADD", size, off, obj, off) // off = obj*size + off
 	op("ADD", n+"<<3", ptrs, end)
-	op("MOVD", "$sfillers<>(SB)", fill)
-	op("ADD", "$64", fill, fill1)
 	for i := 6; i <= 9; i++ {
 		op("VEOR", v(i, "B16"), v(i, "B16"), v(i, "B16"))
 	}
@@ -128,9 +126,9 @@ func small() {
 	op("MOVD", "$0", lead)
 	op("B", "swriteA")
 
-	relations("s", relationExits{bad: "sdone", writeA: "swriteA", writeBTo: "swriteB", writeZero: "swriteZero"})
-
-	strangers()
+	exits := relationExits{bad: "sdone", writeA: "swriteA", writeBTo: "swriteB", writeZero: "swriteZero"}
+	relations("s", exits)
+	strangers("s", 8, true, exits)
 	smallWrite()
 	two()
 
@@ -156,26 +154,32 @@ func small() {
 // distinct IDs, and a shared prefix merely hands the object back, so the
 // test is exact either way. The lanes of replicas n to 7 hold fillers, so
 // that all lanes can be compared at once; with n <= 4 only replicas 0-3's
-// registers are compared.
-func strangers() {
-	label("sstrangers")
+// registers are compared. It starts at label p+"strangers" and leaves for
+// x.bad or, with the result in word, x.writeZero. Replica k's data
+// pointer is at k*stride(ptrs) and, when withOff, its vector at off.
+func strangers(p string, stride int, withOff bool, x relationExits) {
+	label(p + "strangers")
 	comment("Strangers: the first 8 bytes of every ID0 and ID1, two replicas a register;",
 		"the fillers first, then replicas 0 to n-1 over them.")
+	op("MOVD", "$sfillers<>(SB)", fill)
+	op("ADD", "$64", fill, fill1)
 	op("VLD1", mem(0, fill), fmt.Sprintf("[%s, %s, %s, %s]", v(sp0[0], "B16"), v(sp0[1], "B16"), v(sp0[2], "B16"), v(sp0[3], "B16")))
 	op("VLD1", mem(0, fill1), fmt.Sprintf("[%s, %s, %s, %s]", v(sp1[0], "B16"), v(sp1[1], "B16"), v(sp1[2], "B16"), v(sp1[3], "B16")))
 	for k := range smallMax {
 		if k >= 3 {
 			op("CMP", fmt.Sprintf("$%d", k), n)
-			op("BEQ", "sgathered")
+			op("BEQ", p+"gathered")
 		}
-		op("MOVD", mem(8*k, ptrs), t0)
-		op("ADD", off, t0, t0)
+		op("MOVD", mem(stride*k, ptrs), t0)
+		if withOff {
+			op("ADD", off, t0, t0)
+		}
 		op("MOVD", mem(0, t0), t1)
 		op("VMOV", t1, v(sp0[k/2], fmt.Sprintf("D[%d]", k%2)))
 		op("MOVD", mem(16, t0), t1)
 		op("VMOV", t1, v(sp1[k/2], fmt.Sprintf("D[%d]", k%2)))
 	}
-	label("sgathered")
+	label(p + "gathered")
 	comment("All pairs: each register against each other one as it is and lane-swapped",
 		"(against itself swapped only): any equal lanes hand the object back.")
 	op("VEOR", v(sacc, "B16"), v(sacc, "B16"), v(sacc, "B16"))
@@ -201,17 +205,17 @@ func strangers() {
 	}
 	test([]int{0, 1}, []int{0, 1})
 	op("CMP", "$4", n)
-	op("BLE", "stested")
+	op("BLE", p+"tested")
 	test([]int{2, 3}, []int{0, 1, 2, 3})
 	test([]int{0, 1}, []int{2, 3})
-	label("stested")
+	label(p + "tested")
 	op("VMOV", v(sacc, "D[0]"), t0)
 	op("VMOV", v(sacc, "D[1]"), t1)
 	op("ORR", t1, t0, t0)
-	op("CBNZ", t0, "sdone")
+	op("CBNZ", t0, x.bad)
 	comment("n >= 3 strangers, one replica each: every chain ties at 1.")
 	op("MOVD", "$(1<<24)", word)
-	op("B", "swriteZero")
+	op("B", x.writeZero)
 }
 
 // smallWrite emits the writers: each stores the result word, then the

@@ -38,3 +38,22 @@ func (p *Pointers) Set(sources [][]byte) **byte {
 	}
 	return &p[Pad]
 }
+
+// Undecided is One's answer for an object it leaves to Go: no result word
+// has a forked byte above 1.
+const Undecided = 0xffffffff
+
+// Slow decides every object One leaves, with One's signature: package
+// kernel sets it, before any call, to its portable Quorum.
+var Slow func(vectors [][]byte) (word uint32, err error)
+
+// OneOff makes One leave every object to Slow: package kernel sets it,
+// before any call, when QUORUM_KERNEL rules the assembly out.
+var OneOff bool
+
+// slowOne is where One jumps, with its own arguments, for an object it
+// leaves: a Go function of One's signature, so that One's caller gets
+// Slow's results directly.
+//
+//lint:ignore U1000 One jumps to it from assembly, where staticcheck does not look.
+func slowOne(vectors [][]byte) (word uint32, err error) { return Slow(vectors) }

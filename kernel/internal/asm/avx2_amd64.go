@@ -20,3 +20,21 @@ func Fast(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int
 //
 //go:noescape
 func Small(ptrs **byte, n int, vectorOffset int, objectSize int, from int, to int, results *uint32, target *byte) int
+
+// One is Quorum as a result word: it decides the object whose replicas'
+// vectors are vectors as Decide does, and jumps to slowOne, with its
+// arguments, for any other object, any vector not 32 bytes long, any
+// number of vectors outside 1 to 255, and every object when OneOff is set.
+//
+//go:noescape
+func One(vectors [][]byte) (word uint32, err error)
+
+// Decide decides the object whose n >= 1 replicas' 32-byte vectors are the
+// slices at vectors, returning its result word: an agreed object or one
+// of two vectors for any n, an object of strangers for n <= 8. It returns
+// Undecided for any other object and for a slice not 32 bytes long. When
+// n <= 64, bit i of onA is set when replica i holds replica 0's vector
+// (unless the object is a split-brain).
+//
+//go:noescape
+func Decide(vectors *[]byte, n int) (word uint32, onA uint64)

@@ -464,8 +464,6 @@ TEXT ·Small(SB), NOSPLIT, $0-72
 	MOVD	target+56(FP), R14
 	MADD	R15, R2, R3, R2
 	ADD	R1<<3, R0, R19
-	MOVD	$sfillers<>(SB), R20
-	ADD	$64, R20, R21
 	VEOR	V6.B16, V6.B16, V6.B16
 	VEOR	V7.B16, V7.B16, V7.B16
 	VEOR	V8.B16, V8.B16, V8.B16
@@ -629,6 +627,8 @@ sbWins:
 sstrangers:
 	// Strangers: the first 8 bytes of every ID0 and ID1, two replicas a register;
 	// the fillers first, then replicas 0 to n-1 over them.
+	MOVD	$sfillers<>(SB), R20
+	ADD	$64, R20, R21
 	VLD1	(R20), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1	(R21), [V24.B16, V25.B16, V26.B16, V27.B16]
 	MOVD	(R0), R11
@@ -1079,3 +1079,739 @@ DATA sfillers<>+104(SB)/8, $0xafd9d6906cdb1637
 DATA sfillers<>+112(SB)/8, $0xec48ca036b700e61
 DATA sfillers<>+120(SB)/8, $0x28b7bd766a05068b
 GLOBL sfillers<>(SB), RODATA|NOPTR, $128
+
+// func One(vectors [][]byte) (word uint32, err error)
+//
+// One is Quorum as a result word: it decides the object whose replicas'
+// vectors are vectors as Decide does, and jumps to slowOne, with its
+// arguments, for any other object, any vector not 32 bytes long, any
+// number of vectors outside 1 to 255, and every object when OneOff is set.
+//
+// Registers: R0 the headers, R1 n, R5 the next header, R6 na, R7 ib, R8 nb,
+// R9 result, R11 R12 scratch, R19 the headers' end, R20 R21 the fillers;
+// V0 V1 a, V2 V3 b, V16-V19 the replica compared and its compare,
+// V20-V30 the strangers test.
+TEXT ·One(SB), NOSPLIT, $0-48
+	MOVD	vectors_base+0(FP), R0
+	MOVD	vectors_len+8(FP), R1
+	MOVBU	·OneOff(SB), R11
+	CBNZ	R11, oslow
+	SUB	$1, R1, R11
+	CMP	$255, R11
+	BHS	oslow
+	ADD	R1<<4, R0, R19
+	ADD	R1<<3, R19, R19
+	MOVD	R0, R5
+	MOVD	8(R5), R12
+	CMP	$32, R12
+	BNE	oslow
+	MOVD	(R5), R11
+	ADD	$24, R5, R5
+	// a = replica 0's vector
+	VLD1	(R11), [V0.B16, V1.B16]
+	CMP	R19, R5
+	BEQ	oagreed
+	// Skip the replicas equal to a; b (V2, V3) is the first that is not.
+
+oscan:
+	MOVD	8(R5), R12
+	CMP	$32, R12
+	BNE	oslow
+	MOVD	(R5), R11
+	ADD	$24, R5, R5
+	VLD1	(R11), [V2.B16, V3.B16]
+	VCMEQ	V0.D2, V2.D2, V18.D2
+	VCMEQ	V1.D2, V3.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	ob
+	CMP	R19, R5
+	BNE	oscan
+	B	oagreed
+
+ob:
+	// ib = na = the index of b's replica (q is one header past it); nb = 1.
+	SUB	R0, R5, R7
+	MOVD	$24, R11
+	UDIV	R11, R7, R7
+	SUB	$1, R7, R7
+	MOVD	R7, R6
+	MOVD	$1, R8
+	// Count the replicas after ib on a and on b, without branches.
+
+ocount:
+	CMP	R19, R5
+	BEQ	ocounted
+	MOVD	8(R5), R12
+	CMP	$32, R12
+	BNE	oslow
+	MOVD	(R5), R11
+	ADD	$24, R5, R5
+	VLD1	(R11), [V16.B16, V17.B16]
+	VCMEQ	V0.D2, V16.D2, V18.D2
+	VCMEQ	V1.D2, V17.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CINC	EQ, R6, R6
+	VCMEQ	V2.D2, V16.D2, V18.D2
+	VCMEQ	V3.D2, V17.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CINC	EQ, R8, R8
+	B	ocount
+
+ocounted:
+	ADD	R6, R8, R11
+	CMP	R1, R11
+	BEQ	orelations
+	CMP	$8, R1
+	BHI	oslow
+	B	ostrangers
+
+oagreed:
+	// Every replica holds a: agreed, unless a depends on itself.
+	VCMEQ	V0.D2, V1.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	oslow
+	// leader 0, length n
+	LSL	$8, R1, R9
+	B	owrite
+
+orelations:
+	// Relations of a and b, comparing 16-byte IDs.
+	VCMEQ	V0.D2, V1.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	oslow
+	VCMEQ	V2.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	oslow
+	VCMEQ	V0.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	oslow
+	VCMEQ	V0.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CSET	EQ, R10
+	VCMEQ	V1.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	onotAOnB
+	CBNZ	R10, oslow
+	// a was built on b: leader 0, length n, repair nb
+	LSL	$16, R8, R9
+	ORR	R1<<8, R9, R9
+	B	owrite
+
+onotAOnB:
+	CBZ	R10, ounrelated
+	// b was built on a: leader ib, length n, repair na
+	LSL	$16, R6, R9
+	ORR	R1<<8, R9, R9
+	ORR	R7, R9, R9
+	MOVD	R7, R10
+	B	owrite
+
+ounrelated:
+	// Unrelated: the larger group wins; equal groups are split-brain.
+	CMP	R8, R6
+	BHI	oaWins
+	BLO	obWins
+	MOVD	$(1<<24), R9
+	B	owrite
+
+oaWins:
+	// leader 0, length na
+	LSL	$8, R6, R9
+	MOVD	$0, R10
+	B	owrite
+
+obWins:
+	// leader ib, length nb
+	LSL	$8, R8, R9
+	ORR	R7, R9, R9
+	MOVD	R7, R10
+	B	owrite
+
+ostrangers:
+	// Strangers: the first 8 bytes of every ID0 and ID1, two replicas a register;
+	// the fillers first, then replicas 0 to n-1 over them.
+	MOVD	$sfillers<>(SB), R20
+	ADD	$64, R20, R21
+	VLD1	(R20), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1	(R21), [V24.B16, V25.B16, V26.B16, V27.B16]
+	MOVD	(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V20.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V24.D[0]
+	MOVD	24(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V20.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V24.D[1]
+	MOVD	48(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V21.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V25.D[0]
+	CMP	$3, R1
+	BEQ	ogathered
+	MOVD	72(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V21.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V25.D[1]
+	CMP	$4, R1
+	BEQ	ogathered
+	MOVD	96(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V22.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V26.D[0]
+	CMP	$5, R1
+	BEQ	ogathered
+	MOVD	120(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V22.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V26.D[1]
+	CMP	$6, R1
+	BEQ	ogathered
+	MOVD	144(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V23.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V27.D[0]
+	CMP	$7, R1
+	BEQ	ogathered
+	MOVD	168(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V23.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V27.D[1]
+
+ogathered:
+	// All pairs: each register against each other one as it is and lane-swapped
+	// (against itself swapped only): any equal lanes hand the object back.
+	VEOR	V30.B16, V30.B16, V30.B16
+	VEXT	$8, V20.B16, V20.B16, V28.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V21.B16, V21.B16, V28.B16
+	VCMEQ	V20.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	CMP	$4, R1
+	BLE	otested
+	VEXT	$8, V20.B16, V20.B16, V28.B16
+	VCMEQ	V26.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V21.B16, V21.B16, V28.B16
+	VCMEQ	V26.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V22.B16, V22.B16, V28.B16
+	VCMEQ	V22.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V23.B16, V23.B16, V28.B16
+	VCMEQ	V22.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V22.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V23.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V22.B16, V22.B16, V28.B16
+	VCMEQ	V20.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V23.B16, V23.B16, V28.B16
+	VCMEQ	V20.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+
+otested:
+	VMOV	V30.D[0], R11
+	VMOV	V30.D[1], R12
+	ORR	R12, R11, R11
+	CBNZ	R11, oslow
+	// n >= 3 strangers, one replica each: every chain ties at 1.
+	MOVD	$(1<<24), R9
+	B	owrite
+
+owrite:
+	MOVW	R9, word+24(FP)
+	MOVD	ZR, err_itable+32(FP)
+	MOVD	ZR, err_data+40(FP)
+	RET	
+
+oslow:
+	B	·slowOne(SB)
+
+// func Decide(vectors *[]byte, n int) (word uint32, onA uint64)
+//
+// Decide decides the object whose n >= 1 replicas' 32-byte vectors are the
+// slices at vectors, returning its result word: an agreed object or one
+// of two vectors for any n, an object of strangers for n <= 8. It returns
+// Undecided for any other object and for a slice not 32 bytes long. When
+// n <= 64, bit i of onA is set when replica i holds replica 0's vector
+// (unless the object is a split-brain).
+//
+// Registers: R0 the headers, R1 n, R5 the next header, R6 na, R7 ib, R8 nb,
+// R9 result, R11 R12 scratch, R19 the headers' end, R20 R21 the fillers;
+// V0 V1 a, V2 V3 b, V16-V19 the replica compared and its compare,
+// V20-V30 the strangers test.
+// Decide's own: R2 onA, R3 the bit of the replica counted, R4 scratch.
+TEXT ·Decide(SB), NOSPLIT, $0-32
+	MOVD	vectors+0(FP), R0
+	MOVD	n+8(FP), R1
+	ADD	R1<<4, R0, R19
+	ADD	R1<<3, R19, R19
+	MOVD	R0, R5
+	MOVD	8(R5), R12
+	CMP	$32, R12
+	BNE	dslow
+	MOVD	(R5), R11
+	ADD	$24, R5, R5
+	// a = replica 0's vector
+	VLD1	(R11), [V0.B16, V1.B16]
+	CMP	R19, R5
+	BEQ	dagreed
+	// Skip the replicas equal to a; b (V2, V3) is the first that is not.
+
+dscan:
+	MOVD	8(R5), R12
+	CMP	$32, R12
+	BNE	dslow
+	MOVD	(R5), R11
+	ADD	$24, R5, R5
+	VLD1	(R11), [V2.B16, V3.B16]
+	VCMEQ	V0.D2, V2.D2, V18.D2
+	VCMEQ	V1.D2, V3.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	db
+	CMP	R19, R5
+	BNE	dscan
+	B	dagreed
+
+db:
+	// ib = na = the index of b's replica (q is one header past it); nb = 1.
+	SUB	R0, R5, R7
+	MOVD	$24, R11
+	UDIV	R11, R7, R7
+	SUB	$1, R7, R7
+	MOVD	R7, R6
+	MOVD	$1, R8
+	// onA = the replicas before ib; the next bit is ib+1's.
+	MOVD	$1, R4
+	LSL	R7, R4, R2
+	LSL	$1, R2, R3
+	SUB	$1, R2, R2
+	// Count the replicas after ib on a and on b, without branches.
+
+dcount:
+	CMP	R19, R5
+	BEQ	dcounted
+	MOVD	8(R5), R12
+	CMP	$32, R12
+	BNE	dslow
+	MOVD	(R5), R11
+	ADD	$24, R5, R5
+	VLD1	(R11), [V16.B16, V17.B16]
+	VCMEQ	V0.D2, V16.D2, V18.D2
+	VCMEQ	V1.D2, V17.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CINC	EQ, R6, R6
+	ORR	R3, R2, R4
+	CSEL	EQ, R4, R2, R2
+	LSL	$1, R3, R3
+	VCMEQ	V2.D2, V16.D2, V18.D2
+	VCMEQ	V3.D2, V17.D2, V19.D2
+	VAND	V19.B16, V18.B16, V18.B16
+	VMOV	V18.D[0], R11
+	VMOV	V18.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CINC	EQ, R8, R8
+	B	dcount
+
+dcounted:
+	ADD	R6, R8, R11
+	CMP	R1, R11
+	BEQ	drelations
+	CMP	$8, R1
+	BHI	dslow
+	B	dstrangers
+
+dagreed:
+	// Every replica holds a: agreed, unless a depends on itself.
+	VCMEQ	V0.D2, V1.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	dslow
+	// leader 0, length n
+	LSL	$8, R1, R9
+	MOVD	$-1, R2
+	B	dwrite
+
+drelations:
+	// Relations of a and b, comparing 16-byte IDs.
+	VCMEQ	V0.D2, V1.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	dslow
+	VCMEQ	V2.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	dslow
+	VCMEQ	V0.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BEQ	dslow
+	VCMEQ	V0.D2, V3.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	CSET	EQ, R10
+	VCMEQ	V1.D2, V2.D2, V16.D2
+	VMOV	V16.D[0], R11
+	VMOV	V16.D[1], R12
+	AND	R12, R11, R11
+	CMN	$1, R11
+	BNE	dnotAOnB
+	CBNZ	R10, dslow
+	// a was built on b: leader 0, length n, repair nb
+	LSL	$16, R8, R9
+	ORR	R1<<8, R9, R9
+	B	dwrite
+
+dnotAOnB:
+	CBZ	R10, dunrelated
+	// b was built on a: leader ib, length n, repair na
+	LSL	$16, R6, R9
+	ORR	R1<<8, R9, R9
+	ORR	R7, R9, R9
+	MOVD	R7, R10
+	B	dwrite
+
+dunrelated:
+	// Unrelated: the larger group wins; equal groups are split-brain.
+	CMP	R8, R6
+	BHI	daWins
+	BLO	dbWins
+	MOVD	$(1<<24), R9
+	B	dwrite
+
+daWins:
+	// leader 0, length na
+	LSL	$8, R6, R9
+	MOVD	$0, R10
+	B	dwrite
+
+dbWins:
+	// leader ib, length nb
+	LSL	$8, R8, R9
+	ORR	R7, R9, R9
+	MOVD	R7, R10
+	B	dwrite
+
+dstrangers:
+	// Strangers: the first 8 bytes of every ID0 and ID1, two replicas a register;
+	// the fillers first, then replicas 0 to n-1 over them.
+	MOVD	$sfillers<>(SB), R20
+	ADD	$64, R20, R21
+	VLD1	(R20), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1	(R21), [V24.B16, V25.B16, V26.B16, V27.B16]
+	MOVD	(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V20.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V24.D[0]
+	MOVD	24(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V20.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V24.D[1]
+	MOVD	48(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V21.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V25.D[0]
+	CMP	$3, R1
+	BEQ	dgathered
+	MOVD	72(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V21.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V25.D[1]
+	CMP	$4, R1
+	BEQ	dgathered
+	MOVD	96(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V22.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V26.D[0]
+	CMP	$5, R1
+	BEQ	dgathered
+	MOVD	120(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V22.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V26.D[1]
+	CMP	$6, R1
+	BEQ	dgathered
+	MOVD	144(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V23.D[0]
+	MOVD	16(R11), R12
+	VMOV	R12, V27.D[0]
+	CMP	$7, R1
+	BEQ	dgathered
+	MOVD	168(R0), R11
+	MOVD	(R11), R12
+	VMOV	R12, V23.D[1]
+	MOVD	16(R11), R12
+	VMOV	R12, V27.D[1]
+
+dgathered:
+	// All pairs: each register against each other one as it is and lane-swapped
+	// (against itself swapped only): any equal lanes hand the object back.
+	VEOR	V30.B16, V30.B16, V30.B16
+	VEXT	$8, V20.B16, V20.B16, V28.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V21.B16, V21.B16, V28.B16
+	VCMEQ	V20.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	CMP	$4, R1
+	BLE	dtested
+	VEXT	$8, V20.B16, V20.B16, V28.B16
+	VCMEQ	V26.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V20.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V21.B16, V21.B16, V28.B16
+	VCMEQ	V26.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V21.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V22.B16, V22.B16, V28.B16
+	VCMEQ	V22.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V23.B16, V23.B16, V28.B16
+	VCMEQ	V22.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V22.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V26.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V23.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V27.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V22.B16, V22.B16, V28.B16
+	VCMEQ	V20.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V22.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VEXT	$8, V23.B16, V23.B16, V28.B16
+	VCMEQ	V20.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V20.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V24.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V21.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V23.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+	VCMEQ	V25.D2, V28.D2, V29.D2
+	VORR	V29.B16, V30.B16, V30.B16
+
+dtested:
+	VMOV	V30.D[0], R11
+	VMOV	V30.D[1], R12
+	ORR	R12, R11, R11
+	CBNZ	R11, dslow
+	// n >= 3 strangers, one replica each: every chain ties at 1.
+	MOVD	$(1<<24), R9
+	B	dwrite
+
+dwrite:
+	MOVW	R9, word+16(FP)
+	MOVD	R2, onA+24(FP)
+	RET	
+
+dslow:
+	MOVD	$0xffffffff, R9
+	MOVW	R9, word+16(FP)
+	RET	
