@@ -114,7 +114,11 @@ func placeAsm(vectors [][]byte, out []byte, current, lagging, outside byte) (Res
 	if r.Repair > 0 {
 		other = lagging
 	}
-	fillSet(out, set, current, other)
+	if len(out) < 8 {
+		fillTail(out, spread(set, current, other)) // inlined: no call for the usual replica counts
+	} else {
+		fillSet(out, set, current, other)
+	}
 	return r, true
 }
 
@@ -181,7 +185,11 @@ func fillSet(dst []byte, set uint64, on, off byte) {
 		binary.LittleEndian.PutUint64(dst, spread(set, on, off))
 		dst, set = dst[8:], set>>8
 	}
-	w := spread(set, on, off)
+	fillTail(dst, spread(set, on, off))
+}
+
+// fillTail stores the first len(dst) < 8 bytes of w into dst.
+func fillTail(dst []byte, w uint64) {
 	if len(dst)&4 != 0 {
 		binary.LittleEndian.PutUint32(dst, uint32(w))
 		dst, w = dst[4:], w>>32
