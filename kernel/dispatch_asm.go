@@ -113,7 +113,7 @@ func init() {
 var activeIsAsm = active.name == asm.Name
 
 // oneDecidesStrangers is the most replicas of an object of strangers
-// (whose prefixes differ) that quorumOne decides.
+// (whose prefixes differ) that asm.One decides.
 const oneDecidesStrangers = asm.SmallMax
 
 // targetOf is the target's first byte for the assembly, nil for none.
