@@ -10,7 +10,7 @@ STATICCHECK := $(GO) run $(STATICCHECK_PKG)
 GO_MIN := go1.25.14
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64 linux/386 linux/riscv64
 
-.PHONY: mca test suite fmt vet staticcheck test-race test-allocs test-purego test-generic test-go-min test-arm64 generate-check cross ci bench fuzz fuzz-ci
+.PHONY: mca test suite fmt vet staticcheck test-race test-allocs test-purego test-generic test-go-min test-arm64 test-noavx generate-check cross ci bench fuzz fuzz-ci
 
 test: fmt vet staticcheck suite
 
@@ -57,6 +57,13 @@ test-arm64:
 	GOARCH=arm64 QUORUM_TEST_REQUIRE=neon $(GO) test -exec qemu-aarch64 -short -count=1 $(PKGS)
 	GOARCH=arm64 QEMU_CPU=cortex-a53 QUORUM_TEST_REQUIRE=neon $(GO) test -exec qemu-aarch64 -short -count=1 ./kernel/...
 
+# The kernel suite on x86-64 CPUs without AVX2 (Sandy Bridge) and without
+# AVX at all (Nehalem), under qemu-user: generic must be chosen, and no
+# AVX instruction may run on the way to it.
+test-noavx:
+	GOARCH=amd64 QUORUM_TEST_REQUIRE=generic $(GO) test -exec 'qemu-x86_64 -cpu SandyBridge' -short -count=1 ./kernel/...
+	GOARCH=amd64 QUORUM_TEST_REQUIRE=generic $(GO) test -exec 'qemu-x86_64 -cpu Nehalem' -short -count=1 ./kernel/...
+
 # Generated assembly must be what the generators write today.
 generate-check:
 	$(GO) generate ./kernel/...
@@ -72,7 +79,7 @@ cross:
 		done; \
 	done
 
-ci: test test-go-min generate-check cross test-arm64 fuzz-ci
+ci: test test-go-min generate-check cross test-arm64 test-noavx fuzz-ci
 
 bench:
 	$(GO) run ./cmd/bench

@@ -45,11 +45,12 @@ func singles() {
 	Comment(oneRegisters...)
 	Load(Param("vectors").Base(), ptrs)
 	Load(Param("vectors").Len(), n)
+	Comment("Before any AVX instruction: OneOff is set on CPUs without AVX2, or without AVX at all.")
 	CMPB(NewDataAddr(Symbol{Name: "·OneOff"}, 0), U8(0))
-	JNE(LabelRef("oslow"))
+	JNE(LabelRef("ohand"))
 	LEAQ(Mem{Base: n, Disp: -1}, mask)
 	CMPQ(mask, U32(255))
-	JAE(LabelRef("oslow"))
+	JAE(LabelRef("ohand"))
 	single("o", false)
 	Label("owrite")
 	VZEROUPPER()
@@ -61,6 +62,7 @@ func singles() {
 	RET()
 	Label("oslow")
 	VZEROUPPER()
+	Label("ohand")
 	// A tail call, which avo's JMP (a branch to a label) cannot express.
 	Instruction(&ir.Instruction{Opcode: "JMP", Operands: []Op{NewDataAddr(Symbol{Name: "·slowOne"}, 0)}, IsTerminal: true})
 

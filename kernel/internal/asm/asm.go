@@ -44,7 +44,9 @@ func (p *Pointers) Set(sources [][]byte) **byte {
 const Undecided = 0xffffffff
 
 // Slow decides every object One leaves, with One's signature: package
-// kernel sets it, before any call, to its portable Quorum.
+// kernel sets it, before any call, to its portable Quorum. It must keep
+// nothing of vectors once it returns: One is declared noescape, so a
+// caller's vectors may be on its stack.
 var Slow func(vectors [][]byte) (word uint32, err error)
 
 // OneOff makes One leave every object to Slow: package kernel sets it,

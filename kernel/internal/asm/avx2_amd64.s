@@ -2181,13 +2181,15 @@ TEXT ·One(SB), NOSPLIT, $0-48
 	// Registers: AX the headers, BX n, DI replica pointer, R8 masks,
 	// R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end.
 	// Y0 a, Y1 b, Y3 compare, Y6-Y14 the strangers test.
-	MOVQ    vectors_base+0(FP), AX
-	MOVQ    vectors_len+8(FP), BX
+	MOVQ vectors_base+0(FP), AX
+	MOVQ vectors_len+8(FP), BX
+
+	// Before any AVX instruction: OneOff is set on CPUs without AVX2, or without AVX at all.
 	CMPB    ·OneOff+0(SB), $0x00
-	JNE     oslow
+	JNE     ohand
 	LEAQ    -1(BX), R8
 	CMPQ    R8, $0x000000ff
-	JAE     oslow
+	JAE     ohand
 	CMPQ    8(AX), $0x20
 	JNE     oslow
 	MOVQ    (AX), DI
@@ -2640,6 +2642,8 @@ owrite:
 
 oslow:
 	VZEROUPPER
+
+ohand:
 	JMP ·slowOne+0(SB)
 
 // func Decide(vectors *[]byte, n int) (word uint32, onA uint64)
