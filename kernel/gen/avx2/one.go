@@ -96,7 +96,7 @@ func singles() {
 var oneRegisters = []string{
 	"Registers: AX the headers, BX n, DI replica pointer, R8 masks,",
 	"R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end.",
-	"Y0 a, Y1 b, Y3 compare, Y6-Y14 the strangers test.",
+	"Y0 a, Y1 b, Y3 compare, Y6-Y11 the relations, Y6-Y14 the strangers test.",
 }
 
 // Decide's registers for onA: the set, the bit of the replica counted, and

@@ -47,8 +47,9 @@ func small() {
 	Comment(
 		"Registers: AX ptrs, BX n, CX offset of the object's vector, DX object,",
 		"SI replica, DI replica pointer (then leader), R8 masks, R9 na, R10 results,",
-		"R11 result, R12 nb, R13 ib, R14 target (0 if none).",
-		"Y0 a, Y1 b, Y2 the replica compared, Y3 compare, Y5 zeros, Y12-Y15 scratch.",
+		"R11 result (while counting, the second replica's pointer), R12 nb, R13 ib,",
+		"R14 target (0 if none). Y0 a, Y1 b, Y2 the replica compared, Y3 compare,",
+		"Y4 ones, Y5 zeros, Y6-Y11 the relations, Y6-Y14 the strangers test, Y12-Y15 scratch.",
 	)
 	Load(Param("ptrs"), ptrs)
 	Load(Param("n"), n)

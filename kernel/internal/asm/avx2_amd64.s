@@ -1435,8 +1435,9 @@ done:
 TEXT ·Small(SB), NOSPLIT, $0-72
 	// Registers: AX ptrs, BX n, CX offset of the object's vector, DX object,
 	// SI replica, DI replica pointer (then leader), R8 masks, R9 na, R10 results,
-	// R11 result, R12 nb, R13 ib, R14 target (0 if none).
-	// Y0 a, Y1 b, Y2 the replica compared, Y3 compare, Y5 zeros, Y12-Y15 scratch.
+	// R11 result (while counting, the second replica's pointer), R12 nb, R13 ib,
+	// R14 target (0 if none). Y0 a, Y1 b, Y2 the replica compared, Y3 compare,
+	// Y4 ones, Y5 zeros, Y6-Y11 the relations, Y6-Y14 the strangers test, Y12-Y15 scratch.
 	MOVQ     ptrs+0(FP), AX
 	MOVQ     n+8(FP), BX
 	MOVQ     vectorOffset+16(FP), CX
@@ -2180,7 +2181,7 @@ done:
 TEXT ·One(SB), NOSPLIT, $0-48
 	// Registers: AX the headers, BX n, DI replica pointer, R8 masks,
 	// R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end.
-	// Y0 a, Y1 b, Y3 compare, Y6-Y14 the strangers test.
+	// Y0 a, Y1 b, Y3 compare, Y6-Y11 the relations, Y6-Y14 the strangers test.
 	MOVQ vectors_base+0(FP), AX
 	MOVQ vectors_len+8(FP), BX
 
@@ -2651,7 +2652,7 @@ ohand:
 TEXT ·Decide(SB), NOSPLIT, $0-32
 	// Registers: AX the headers, BX n, DI replica pointer, R8 masks,
 	// R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end.
-	// Y0 a, Y1 b, Y3 compare, Y6-Y14 the strangers test.
+	// Y0 a, Y1 b, Y3 compare, Y6-Y11 the relations, Y6-Y14 the strangers test.
 	// Decide's own: CX onA, DX the bit of the replica counted, SI scratch.
 	MOVQ    vectors+0(FP), AX
 	MOVQ    n+8(FP), BX
