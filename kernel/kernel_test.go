@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lockstep/quorum/internal/suite"
 	"github.com/lockstep/quorum/internal/workload"
@@ -162,6 +163,43 @@ func BenchmarkCalculate(b *testing.B) {
 					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*objects), "ns/object")
 				})
 			}
+		}
+	}
+}
+
+// Each workload's batch timed back to back with AGREE's, pair after pair,
+// reporting the median of the pairs' ratios (x-AGREE): the cost of
+// two-vector objects (and SLOW's) as a multiple of agreed ones', with a
+// noisy machine's slow spells in both halves of a pair. 1000 objects of
+// 32 bytes, as in BenchmarkCalculate.
+func BenchmarkPairedRatios(b *testing.B) {
+	const objects, objectSize = 1000, 32
+	rng := rand.New(rand.NewPCG(1, 7))
+	results := make([]kernel.Result, objects)
+	target := make([]byte, objects*objectSize)
+	run := func(b *testing.B, sources [][]byte) time.Duration {
+		start := time.Now()
+		if err := kernel.Calculate(sources, 0, objectSize, results, target); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	for _, n := range []int{2, 3, 4, 5, 8, 16} {
+		agree := workload.Agree(rng, n, objects, objectSize)
+		for _, wl := range []struct {
+			name  string
+			build func(*rand.Rand, int, int, int) [][]byte
+		}{{"FAST", workload.Fast}, {"FASTCOPIES", workload.FastCopies}, {"LAGGING", workload.Lagging}, {"SLOW", workload.Slow}} {
+			sources := wl.build(rng, n, objects, objectSize)
+			b.Run(fmt.Sprintf("%s/replicas=%d", wl.name, n), func(b *testing.B) {
+				var ratios []float64
+				for b.Loop() {
+					base := run(b, agree)
+					ratios = append(ratios, float64(run(b, sources))/float64(base))
+				}
+				slices.Sort(ratios)
+				b.ReportMetric(ratios[len(ratios)/2], "x-AGREE")
+			})
 		}
 	}
 }
