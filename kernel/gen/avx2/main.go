@@ -412,22 +412,7 @@ func decide(k int, start Mem) {
 	ib := r
 	MOVQ(o.ib, ib)
 
-	Comment("Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).")
-	selfLoop(a, t[0])
-	selfLoop(b, t[1]) // t[1] = (b.ID1, b.ID0) from here on
-	VPCMPEQB(a, b, t[0])
-	VPMOVMSKB(t[0], mask.As32())
-	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
-	JE(LabelRef("slow"))
-	VPCMPEQB(a, t[1], t[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
-	VPMOVMSKB(t[0], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
-	JE(LabelRef("slow"))
-	CMPW(mask.As16(), U16(0xffff))
-	JE(l("bOnA"))
-	SHRL(U8(16), mask.As32())
-	CMPW(mask.As16(), U16(0xffff))
-	JE(l("aOnB"))
+	exactRelations(a, b, "slow", l("bOnA"), l("aOnB"))
 
 	Comment("Unrelated: the larger group wins; equal groups are split-brain.")
 	CMPQ(na, nb)
@@ -512,6 +497,30 @@ func selfLoopTo(v, swapped VecPhysical, slow LabelRef) {
 	VPMOVMSKB(t[0], mask.As32())
 	CMPW(mask.As16(), U16(0xffff))
 	JE(slow)
+}
+
+// exactRelations emits the relations of two distinct vectors a and b,
+// comparing whole 16-byte IDs (a 16-bit mask of 0xffff is equal): a
+// self-loop, a conflict (one ID0, two ID1s) or a cycle jumps to slow, b
+// built on a to bOnA, a built on b to aOnB; unrelated vectors fall
+// through. Uses t[0], t[1] and mask.
+func exactRelations(a, b VecPhysical, slow, bOnA, aOnB LabelRef) {
+	Comment("Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).")
+	selfLoopTo(a, t[0], slow)
+	selfLoopTo(b, t[1], slow) // t[1] = (b.ID1, b.ID0) from here on
+	VPCMPEQB(a, b, t[0])
+	VPMOVMSKB(t[0], mask.As32())
+	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
+	JE(slow)
+	VPCMPEQB(a, t[1], t[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
+	VPMOVMSKB(t[0], mask.As32())
+	CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
+	JE(slow)
+	CMPW(mask.As16(), U16(0xffff))
+	JE(bOnA)
+	SHRL(U8(16), mask.As32())
+	CMPW(mask.As16(), U16(0xffff))
+	JE(aOnB)
 }
 
 // sameVector sets ZF iff the 32 bytes at x equal vector v, using s.

@@ -167,22 +167,7 @@ func smallRelations(pre string) {
 	Label(pre + "relations")
 	quickRelations(l("exact"), l("unrelated"), l("bOnA"), l("aOnB"))
 	Label(pre + "exact")
-	Comment("Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).")
-	selfLoopTo(sA, t[0], l("slow"))
-	selfLoopTo(sB, t[1], l("slow")) // t[1] = (b.ID1, b.ID0) from here on
-	VPCMPEQB(sA, sB, t[0])
-	VPMOVMSKB(t[0], mask.As32())
-	CMPW(mask.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
-	JE(l("slow"))
-	VPCMPEQB(sA, t[1], t[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
-	VPMOVMSKB(t[0], mask.As32())
-	CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
-	JE(l("slow"))
-	CMPW(mask.As16(), U16(0xffff))
-	JE(l("bOnA"))
-	SHRL(U8(16), mask.As32())
-	CMPW(mask.As16(), U16(0xffff))
-	JE(l("aOnB"))
+	exactRelations(sA, sB, l("slow"), l("bOnA"), l("aOnB"))
 
 	Label(pre + "unrelated")
 	Comment("Unrelated: the larger group wins; equal groups are split-brain.")
@@ -321,19 +306,7 @@ func two() {
 		JE(l("Agreed"))
 		quickRelations(l("Exact"), l("Unrelated"), l("BOnA"), l("AOnB"))
 		Label(name + "Exact")
-		selfLoop(sA, t[1])
-		selfLoop(sB, t[1])            // t[1] = (b.ID1, b.ID0)
-		CMPW(tmp.As16(), U16(0xffff)) // a.ID0 == b.ID0 (the vectors differ): a conflict
-		JE(LabelRef("slow"))
-		VPCMPEQB(sA, t[1], t[0]) // low: a.ID0 == b.ID1 (b on a); high: a.ID1 == b.ID0 (a on b)
-		VPMOVMSKB(t[0], mask.As32())
-		CMPL(mask.As32(), U32(0xffffffff)) // each built on the other: a cycle
-		JE(LabelRef("slow"))
-		CMPW(mask.As16(), U16(0xffff))
-		JE(l("BOnA"))
-		SHRL(U8(16), mask.As32())
-		CMPW(mask.As16(), U16(0xffff))
-		JE(l("AOnB"))
+		exactRelations(sA, sB, "slow", l("BOnA"), l("AOnB"))
 		for _, c := range []struct {
 			label string
 			word  uint32

@@ -2040,27 +2040,31 @@ two0Object:
 	JE         two0BOnA
 	CMPL       R8, $0x00000c00
 	JE         two0AOnB
-	VPERMQ     $0x4e, Y0, Y13
-	VPCMPEQB   Y0, Y13, Y12
-	VPMOVMSKB  Y12, R8
-	CMPW       R8, $0xffff
-	JE         slow
-	VPERMQ     $0x4e, Y1, Y13
-	VPCMPEQB   Y1, Y13, Y12
-	VPMOVMSKB  Y12, R8
-	CMPW       R8, $0xffff
-	JE         slow
-	CMPW       R13, $0xffff
-	JE         slow
-	VPCMPEQB   Y0, Y13, Y12
-	VPMOVMSKB  Y12, R8
-	CMPL       R8, $0xffffffff
-	JE         slow
-	CMPW       R8, $0xffff
-	JE         two0BOnA
-	SHRL       $0x10, R8
-	CMPW       R8, $0xffff
-	JE         two0AOnB
+
+	// Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).
+	VPERMQ    $0x4e, Y0, Y12
+	VPCMPEQB  Y0, Y12, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPERMQ    $0x4e, Y1, Y13
+	VPCMPEQB  Y1, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y1, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JE        slow
+	CMPW      R8, $0xffff
+	JE        two0BOnA
+	SHRL      $0x10, R8
+	CMPW      R8, $0xffff
+	JE        two0AOnB
 
 two0Unrelated:
 	MOVL $0x01000000, (R10)(DX*4)
@@ -2122,27 +2126,31 @@ two32Object:
 	JE         two32BOnA
 	CMPL       R8, $0x00000c00
 	JE         two32AOnB
-	VPERMQ     $0x4e, Y0, Y13
-	VPCMPEQB   Y0, Y13, Y12
-	VPMOVMSKB  Y12, R8
-	CMPW       R8, $0xffff
-	JE         slow
-	VPERMQ     $0x4e, Y1, Y13
-	VPCMPEQB   Y1, Y13, Y12
-	VPMOVMSKB  Y12, R8
-	CMPW       R8, $0xffff
-	JE         slow
-	CMPW       R13, $0xffff
-	JE         slow
-	VPCMPEQB   Y0, Y13, Y12
-	VPMOVMSKB  Y12, R8
-	CMPL       R8, $0xffffffff
-	JE         slow
-	CMPW       R8, $0xffff
-	JE         two32BOnA
-	SHRL       $0x10, R8
-	CMPW       R8, $0xffff
-	JE         two32AOnB
+
+	// Relations of a and b, comparing 16-byte IDs (a 16-bit mask of 0xffff is equal).
+	VPERMQ    $0x4e, Y0, Y12
+	VPCMPEQB  Y0, Y12, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPERMQ    $0x4e, Y1, Y13
+	VPCMPEQB  Y1, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y1, Y12
+	VPMOVMSKB Y12, R8
+	CMPW      R8, $0xffff
+	JE        slow
+	VPCMPEQB  Y0, Y13, Y12
+	VPMOVMSKB Y12, R8
+	CMPL      R8, $0xffffffff
+	JE        slow
+	CMPW      R8, $0xffff
+	JE        two32BOnA
+	SHRL      $0x10, R8
+	CMPW      R8, $0xffff
+	JE        two32AOnB
 
 two32Unrelated:
 	MOVL    $0x01000000, (R10)(DX*4)
