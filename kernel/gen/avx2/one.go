@@ -16,10 +16,14 @@ const undecided = 0xffffffff
 const headerSize = 24
 
 // The single-object routines' registers beyond Small's: the header being
-// read and the end of the headers.
+// read and the end of the headers; in One, the data pointers of a and b
+// for the relations (Decide's onA needs those registers: it loads both
+// pointers again).
 var (
 	oCur = R10
 	oEnd = R14
+	oA   = RCX
+	oB   = RDX
 )
 
 // oneSource is theirs for the strangers test: the slice headers, each
@@ -95,7 +99,8 @@ func singles() {
 
 var oneRegisters = []string{
 	"Registers: AX the headers, BX n, DI replica pointer, R8 masks,",
-	"R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end.",
+	"R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end;",
+	"in One, CX and DX a's and b's data pointers.",
 	"Y0 a, Y1 b, Y3 compare, Y6-Y11 the relations, Y6-Y14 the strangers test.",
 }
 
@@ -130,13 +135,14 @@ func single(pre string, onA bool) {
 	JMP(l("agreed"))
 	Label(pre + "b")
 	VMOVDQU(Mem{Base: p}, sB)
-	Comment("ib = (oCur - ptrs)/24 - 1, dividing exactly by 3 as a multiply (x < 2^16).")
-	MOVQ(oCur, sIB)
+	if !onA {
+		MOVQ(p, oB)
+	}
+	Comment("ib = (oCur - 24 - ptrs)/24: a multiple of 24 below 2^13 times 2731 (2^16/24 rounded up), over 2^16.")
+	LEAQ(Mem{Base: oCur, Disp: -headerSize}, sIB)
 	SUBQ(ptrs, sIB)
-	SHRQ(U8(3), sIB)
-	IMUL3Q(U32(0xaaab), sIB, sIB)
-	SHRQ(U8(17), sIB)
-	DECQ(sIB)
+	IMUL3Q(U32(2731), sIB, sIB)
+	SHRQ(U8(16), sIB)
 	MOVQ(sIB, na) // replicas before ib hold a
 	MOVQ(U32(1), nb)
 	if onA {
@@ -190,7 +196,18 @@ func single(pre string, onA bool) {
 	}
 	JMP(l("write"))
 
-	smallRelations(pre)
+	smallRelations(pre, func() {
+		a, b := Mem{Base: oA}, Mem{Base: oB}
+		if !onA {
+			MOVQ(Mem{Base: ptrs}, oA)
+		} else {
+			MOVQ(Mem{Base: ptrs}, dT) // Decide's count is done: dT and dBit are free
+			LEAQ(Mem{Base: sIB, Index: sIB, Scale: 2}, dBit)
+			MOVQ(Mem{Base: ptrs, Index: dBit, Scale: 8}, dBit)
+			a, b = Mem{Base: dT}, Mem{Base: dBit}
+		}
+		unrelatedFirst(a, b, mask, word, l("quick"), l("unrelated"))
+	})
 	strangers(pre, oneSource)
 	// The relations' and strangers' writers: the word is all there is.
 	Label(pre + "writeA")

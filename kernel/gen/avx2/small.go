@@ -131,7 +131,7 @@ func small() {
 	XORQ(p, p)
 	JMP(LabelRef("swriteA"))
 
-	smallRelations("s")
+	smallRelations("s", nil)
 	strangers("s", smallSource)
 	smallWrite()
 	two()
@@ -161,10 +161,16 @@ func countOne(q Register, v VecPhysical) {
 // smallRelations emits the relations of a and b, counted na and nb, as
 // Fast's decide does, ending in a jump to one of the routine's writers
 // (pre+"writeA", "writeB" or "writeZero", the winner's index in p) or to
-// pre+"slow". pre names the routine's labels: "s" Small's, "o" One's.
-func smallRelations(pre string) {
+// pre+"slow". pre names the routine's labels: "s" Small's, "o" One's, "d"
+// Decide's. first, if not nil, is emitted before the relations' compares,
+// which begin at pre+"quick".
+func smallRelations(pre string, first func()) {
 	l := func(s string) LabelRef { return LabelRef(pre + s) }
 	Label(pre + "relations")
+	if first != nil {
+		first()
+	}
+	Label(pre + "quick")
 	quickRelations(l("exact"), l("unrelated"), l("bOnA"), l("aOnB"))
 	Label(pre + "exact")
 	exactRelations(sA, sB, l("slow"), l("bOnA"), l("aOnB"))
@@ -243,6 +249,31 @@ func quickRelations(exact, unrelated, bOnA, aOnB LabelRef) {
 	CMPL(mask.As32(), U32(0xc00))
 	JE(aOnB)
 	JMP(exact)
+}
+
+// unrelatedFirst emits a test of two distinct vectors, at a and b in
+// memory, for the commonest relation of all, none, before any vector
+// compare: IDs whose first 64-bit halves differ differ, so a.ID0 != a.ID1,
+// b.ID0 != b.ID1, a.ID0 != b.ID0, a.ID1 != b.ID0 and a.ID0 != b.ID1 hold
+// when the halves do, and then the vectors are unrelated. It jumps to
+// unrelated then and to quick otherwise. For one object, scalar loads and
+// compares reach the branch sooner than quickRelations's shuffles and
+// masks; in the batch loops they cost more than they save (a chain pays
+// both). Uses x and y.
+func unrelatedFirst(a, b Mem, x, y Register, quick, unrelated LabelRef) {
+	at := func(m Mem, disp int) Mem { m.Disp += disp; return m }
+	MOVQ(a, x) // a.ID0's first half
+	MOVQ(b, y) // b.ID0's
+	for _, c := range []struct {
+		r Register
+		m Mem
+	}{{y, at(a, 16)}, {x, at(b, 16)}, {x, at(a, 16)}, {y, at(b, 16)}} { // the chains' first: they leave at once
+		CMPQ(c.r, c.m)
+		JE(quick)
+	}
+	CMPQ(x, y)
+	JNE(unrelated)
+	JMP(quick)
 }
 
 // smallWrite emits the writers: each stores the result word, then the

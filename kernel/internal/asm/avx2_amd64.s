@@ -2188,7 +2188,8 @@ done:
 // Requires: AVX, AVX2
 TEXT ·One(SB), NOSPLIT, $0-48
 	// Registers: AX the headers, BX n, DI replica pointer, R8 masks,
-	// R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end.
+	// R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end;
+	// in One, CX and DX a's and b's data pointers.
 	// Y0 a, Y1 b, Y3 compare, Y6-Y11 the relations, Y6-Y14 the strangers test.
 	MOVQ vectors_base+0(FP), AX
 	MOVQ vectors_len+8(FP), BX
@@ -2225,14 +2226,13 @@ oscan:
 
 ob:
 	VMOVDQU (DI), Y1
+	MOVQ    DI, DX
 
-	// ib = (oCur - ptrs)/24 - 1, dividing exactly by 3 as a multiply (x < 2^16).
-	MOVQ   R10, R13
+	// ib = (oCur - 24 - ptrs)/24: a multiple of 24 below 2^13 times 2731 (2^16/24 rounded up), over 2^16.
+	LEAQ   -24(R10), R13
 	SUBQ   AX, R13
-	SHRQ   $0x03, R13
-	IMUL3Q $0x0000aaab, R13, R13
-	SHRQ   $0x11, R13
-	DECQ   R13
+	IMUL3Q $0x00000aab, R13, R13
+	SHRQ   $0x10, R13
 	MOVQ   R13, R9
 	MOVQ   $0x00000001, R12
 
@@ -2276,6 +2276,21 @@ oagreed:
 	JMP  owrite
 
 orelations:
+	MOVQ (AX), CX
+	MOVQ (CX), R8
+	MOVQ (DX), R11
+	CMPQ R11, 16(CX)
+	JE   oquick
+	CMPQ R8, 16(DX)
+	JE   oquick
+	CMPQ R8, 16(CX)
+	JE   oquick
+	CMPQ R11, 16(DX)
+	JE   oquick
+	CMPQ R8, R11
+	JNE  ounrelated
+
+oquick:
 	VPERM2I128 $0x20, Y1, Y0, Y6
 	VPERM2I128 $0x31, Y1, Y0, Y7
 	VPERMQ     $0x4e, Y7, Y8
@@ -2659,7 +2674,8 @@ ohand:
 // Requires: AVX, AVX2
 TEXT ·Decide(SB), NOSPLIT, $0-32
 	// Registers: AX the headers, BX n, DI replica pointer, R8 masks,
-	// R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end.
+	// R9 na, R10 the next header, R11 result, R12 nb, R13 ib, R14 the headers' end;
+	// in One, CX and DX a's and b's data pointers.
 	// Y0 a, Y1 b, Y3 compare, Y6-Y11 the relations, Y6-Y14 the strangers test.
 	// Decide's own: CX onA, DX the bit of the replica counted, SI scratch.
 	MOVQ    vectors+0(FP), AX
@@ -2691,13 +2707,11 @@ dscan:
 db:
 	VMOVDQU (DI), Y1
 
-	// ib = (oCur - ptrs)/24 - 1, dividing exactly by 3 as a multiply (x < 2^16).
-	MOVQ   R10, R13
+	// ib = (oCur - 24 - ptrs)/24: a multiple of 24 below 2^13 times 2731 (2^16/24 rounded up), over 2^16.
+	LEAQ   -24(R10), R13
 	SUBQ   AX, R13
-	SHRQ   $0x03, R13
-	IMUL3Q $0x0000aaab, R13, R13
-	SHRQ   $0x11, R13
-	DECQ   R13
+	IMUL3Q $0x00000aab, R13, R13
+	SHRQ   $0x10, R13
 	MOVQ   R13, R9
 	MOVQ   $0x00000001, R12
 
@@ -2753,6 +2767,23 @@ dagreed:
 	JMP  dwrite
 
 drelations:
+	MOVQ (AX), SI
+	LEAQ (R13)(R13*2), DX
+	MOVQ (AX)(DX*8), DX
+	MOVQ (SI), R8
+	MOVQ (DX), R11
+	CMPQ R11, 16(SI)
+	JE   dquick
+	CMPQ R8, 16(DX)
+	JE   dquick
+	CMPQ R8, 16(SI)
+	JE   dquick
+	CMPQ R11, 16(DX)
+	JE   dquick
+	CMPQ R8, R11
+	JNE  dunrelated
+
+dquick:
 	VPERM2I128 $0x20, Y1, Y0, Y6
 	VPERM2I128 $0x31, Y1, Y0, Y7
 	VPERMQ     $0x4e, Y7, Y8
