@@ -204,6 +204,42 @@ func BenchmarkPairedRatios(b *testing.B) {
 	}
 }
 
+// BenchmarkPairedRatios's ratios with AGREE, FAST, FASTCOPIES and LAGGING
+// timed in turn, so that each batch follows three others' and starts
+// partly out of cache (over 800 KB in all at 8 replicas): each workload's
+// median ratio to the AGREE batch of the same turn.
+func BenchmarkRatiosInTurn(b *testing.B) {
+	const objects, objectSize = 1000, 32
+	rng := rand.New(rand.NewPCG(1, 8))
+	results := make([]kernel.Result, objects)
+	target := make([]byte, objects*objectSize)
+	run := func(b *testing.B, sources [][]byte) time.Duration {
+		start := time.Now()
+		if err := kernel.Calculate(sources, 0, objectSize, results, target); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	names := []string{"FAST", "FASTCOPIES", "LAGGING"}
+	for _, n := range []int{2, 3, 4, 5, 8} {
+		agree := workload.Agree(rng, n, objects, objectSize)
+		others := [][][]byte{workload.Fast(rng, n, objects, objectSize), workload.FastCopies(rng, n, objects, objectSize), workload.Lagging(rng, n, objects, objectSize)}
+		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
+			ratios := make([][]float64, len(others))
+			for b.Loop() {
+				base := run(b, agree)
+				for i, sources := range others {
+					ratios[i] = append(ratios[i], float64(run(b, sources))/float64(base))
+				}
+			}
+			for i, r := range ratios {
+				slices.Sort(r)
+				b.ReportMetric(r[len(r)/2], names[i]+"-x-AGREE")
+			}
+		})
+	}
+}
+
 // One large batch, 64 MiB per replica, on one goroutine and spread over
 // workers: the speed-up of CalculateParallel.
 func BenchmarkCalculateParallel(b *testing.B) {
