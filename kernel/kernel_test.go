@@ -167,38 +167,51 @@ func BenchmarkCalculate(b *testing.B) {
 	}
 }
 
-// Each workload's batch timed back to back with AGREE's, pair after pair,
-// reporting the median of the pairs' ratios (x-AGREE): the cost of
-// two-vector objects (and SLOW's) as a multiple of agreed ones', with a
-// noisy machine's slow spells in both halves of a pair. 1000 objects of
+// The ratio benchmarks' batches: the original benchmark's 1000 objects of
 // 32 bytes, as in BenchmarkCalculate.
-func BenchmarkPairedRatios(b *testing.B) {
-	const objects, objectSize = 1000, 32
-	rng := rand.New(rand.NewPCG(1, 7))
-	results := make([]kernel.Result, objects)
-	target := make([]byte, objects*objectSize)
-	run := func(b *testing.B, sources [][]byte) time.Duration {
+const ratioObjects, ratioObjectSize = 1000, 32
+
+// batchTimer returns a function that times one Calculate of a ratio
+// benchmark's batch, into results and a target it keeps.
+func batchTimer() func(b *testing.B, sources [][]byte) time.Duration {
+	results := make([]kernel.Result, ratioObjects)
+	target := make([]byte, ratioObjects*ratioObjectSize)
+	return func(b *testing.B, sources [][]byte) time.Duration {
 		start := time.Now()
-		if err := kernel.Calculate(sources, 0, objectSize, results, target); err != nil {
+		if err := kernel.Calculate(sources, 0, ratioObjectSize, results, target); err != nil {
 			b.Fatal(err)
 		}
 		return time.Since(start)
 	}
+}
+
+// median sorts xs and returns its middle value.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
+}
+
+// Each workload's batch timed back to back with AGREE's, pair after pair,
+// reporting the median of the pairs' ratios (x-AGREE): the cost of
+// two-vector objects (and SLOW's) as a multiple of agreed ones', with a
+// noisy machine's slow spells in both halves of a pair.
+func BenchmarkPairedRatios(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 7))
+	run := batchTimer()
 	for _, n := range []int{2, 3, 4, 5, 8, 16} {
-		agree := workload.Agree(rng, n, objects, objectSize)
+		agree := workload.Agree(rng, n, ratioObjects, ratioObjectSize)
 		for _, wl := range []struct {
 			name  string
 			build func(*rand.Rand, int, int, int) [][]byte
 		}{{"FAST", workload.Fast}, {"FASTCOPIES", workload.FastCopies}, {"LAGGING", workload.Lagging}, {"SLOW", workload.Slow}} {
-			sources := wl.build(rng, n, objects, objectSize)
+			sources := wl.build(rng, n, ratioObjects, ratioObjectSize)
 			b.Run(fmt.Sprintf("%s/replicas=%d", wl.name, n), func(b *testing.B) {
 				var ratios []float64
 				for b.Loop() {
 					base := run(b, agree)
 					ratios = append(ratios, float64(run(b, sources))/float64(base))
 				}
-				slices.Sort(ratios)
-				b.ReportMetric(ratios[len(ratios)/2], "x-AGREE")
+				b.ReportMetric(median(ratios), "x-AGREE")
 			})
 		}
 	}
@@ -209,21 +222,15 @@ func BenchmarkPairedRatios(b *testing.B) {
 // partly out of cache (over 800 KB in all at 8 replicas): each workload's
 // median ratio to the AGREE batch of the same turn.
 func BenchmarkRatiosInTurn(b *testing.B) {
-	const objects, objectSize = 1000, 32
 	rng := rand.New(rand.NewPCG(1, 8))
-	results := make([]kernel.Result, objects)
-	target := make([]byte, objects*objectSize)
-	run := func(b *testing.B, sources [][]byte) time.Duration {
-		start := time.Now()
-		if err := kernel.Calculate(sources, 0, objectSize, results, target); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(start)
-	}
+	run := batchTimer()
 	names := []string{"FAST", "FASTCOPIES", "LAGGING"}
 	for _, n := range []int{2, 3, 4, 5, 8} {
-		agree := workload.Agree(rng, n, objects, objectSize)
-		others := [][][]byte{workload.Fast(rng, n, objects, objectSize), workload.FastCopies(rng, n, objects, objectSize), workload.Lagging(rng, n, objects, objectSize)}
+		agree := workload.Agree(rng, n, ratioObjects, ratioObjectSize)
+		var others [][][]byte
+		for _, build := range []func(*rand.Rand, int, int, int) [][]byte{workload.Fast, workload.FastCopies, workload.Lagging} {
+			others = append(others, build(rng, n, ratioObjects, ratioObjectSize))
+		}
 		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
 			ratios := make([][]float64, len(others))
 			for b.Loop() {
@@ -233,8 +240,7 @@ func BenchmarkRatiosInTurn(b *testing.B) {
 				}
 			}
 			for i, r := range ratios {
-				slices.Sort(r)
-				b.ReportMetric(r[len(r)/2], names[i]+"-x-AGREE")
+				b.ReportMetric(median(r), names[i]+"-x-AGREE")
 			}
 		})
 	}
