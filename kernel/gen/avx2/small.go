@@ -251,31 +251,6 @@ func quickRelations(exact, unrelated, bOnA, aOnB LabelRef) {
 	JMP(exact)
 }
 
-// unrelatedFirst emits a test of two distinct vectors, at a and b in
-// memory, for the commonest relation of all, none, before any vector
-// compare: IDs whose first 64-bit halves differ differ, so a.ID0 != a.ID1,
-// b.ID0 != b.ID1, a.ID0 != b.ID0, a.ID1 != b.ID0 and a.ID0 != b.ID1 hold
-// when the halves do, and then the vectors are unrelated. It jumps to
-// unrelated then and to quick otherwise. For one object, scalar loads and
-// compares reach the branch sooner than quickRelations's shuffles and
-// masks; in the batch loops they cost more than they save (a chain pays
-// both). Uses x and y.
-func unrelatedFirst(a, b Mem, x, y Register, quick, unrelated LabelRef) {
-	at := func(m Mem, disp int) Mem { m.Disp += disp; return m }
-	MOVQ(a, x) // a.ID0's first half
-	MOVQ(b, y) // b.ID0's
-	for _, c := range []struct {
-		r Register
-		m Mem
-	}{{y, at(a, 16)}, {x, at(b, 16)}, {x, at(a, 16)}, {y, at(b, 16)}} { // the chains' first: they leave at once
-		CMPQ(c.r, c.m)
-		JE(quick)
-	}
-	CMPQ(x, y)
-	JNE(unrelated)
-	JMP(quick)
-}
-
 // smallWrite emits the writers: each stores the result word, then the
 // target object, and goes on to the next object. The winner's index is in
 // p. For 32-byte objects the target object is exactly the winner's
