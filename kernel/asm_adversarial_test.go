@@ -46,6 +46,16 @@ type fastFunc func(ptrs **byte, n, vectorOffset, objectSize, from, to int, resul
 func adversarial(t *testing.T, fast fastFunc, seed uint64, rng *rand.Rand, rounds int, pickN func() int,
 	object func(n int) [][]byte, decides func([][]byte) bool) {
 	t.Helper()
+	// A round's guard buffers are freed when it ends, and on a failure
+	// too, so that later tests in the run can still map theirs.
+	var buffers []*guard.Buffer
+	free := func() {
+		for _, b := range buffers {
+			b.Free()
+		}
+		buffers = buffers[:0]
+	}
+	defer free()
 	for round := range rounds {
 		n := pickN()
 		objectSize := 32 + rng.IntN(3)*rng.IntN(70)
@@ -61,7 +71,6 @@ func adversarial(t *testing.T, fast fastFunc, seed uint64, rng *rand.Rand, round
 			}
 		}
 		span := (to - from) * objectSize
-		var buffers []*guard.Buffer
 		alloc := func(size int) []byte {
 			b, err := guard.New(size)
 			if err != nil {
@@ -162,8 +171,6 @@ func adversarial(t *testing.T, fast fastFunc, seed uint64, rng *rand.Rand, round
 			}
 			o = k
 		}
-		for _, b := range buffers {
-			b.Free()
-		}
+		free()
 	}
 }

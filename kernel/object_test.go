@@ -143,13 +143,13 @@ func TestQuorum(t *testing.T) {
 // guardedVectors copies each vector into its own buffer that ends at a
 // guard page, unmapped when the test ends.
 func guardedVectors(t *testing.T, vectors [][]byte) [][]byte {
-	out, free := guardedEach(t, vectors)
-	t.Cleanup(free)
+	out, _ := guardedEach(t, vectors)
 	return out
 }
 
 // guardedEach copies each vector into its own read-only buffer that ends
-// at a guard page; free unmaps them all.
+// at a guard page; free unmaps them all, as the test's end does if it has
+// not.
 func guardedEach(t *testing.T, vectors [][]byte) (out [][]byte, free func()) {
 	t.Helper()
 	var bufs []*guard.Buffer
@@ -157,17 +157,17 @@ func guardedEach(t *testing.T, vectors [][]byte) (out [][]byte, free func()) {
 		for _, b := range bufs {
 			b.Free()
 		}
+		bufs = nil
 	}
+	t.Cleanup(free) // after a failure too, so that later tests can still map theirs
 	for _, v := range vectors {
 		b, err := guard.New(kernel.VectorSize)
 		if err != nil {
-			free()
 			t.Fatal(err)
 		}
 		bufs = append(bufs, b)
 		copy(b.Bytes, v)
 		if err := b.ReadOnly(); err != nil {
-			free()
 			t.Fatal(err)
 		}
 		out = append(out, b.Bytes)
